@@ -1,0 +1,3 @@
+from migtutor.cli import app
+
+app(prog_name="migtutor")

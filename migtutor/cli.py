@@ -1,0 +1,457 @@
+"""The command line: parses arguments and renders results. No database logic lives here."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from migtutor import __version__, render
+from migtutor.errors import MigtutorError, translate
+
+if TYPE_CHECKING:
+    from migtutor.migrate import Migrator
+    from migtutor.settings import DatabaseSettings
+
+
+@dataclass
+class State:
+    """Global options, shared by every command through the Typer context."""
+
+    workspace: Path = field(default_factory=Path.cwd)
+    database_url: str | None = None
+    json: bool = False
+    debug: bool = False
+    _database: DatabaseSettings | None = None
+
+    @property
+    def database(self) -> DatabaseSettings:
+        if self._database is None:
+            from migtutor.settings import resolve_database
+
+            self._database = resolve_database(self.workspace, self.database_url)
+        return self._database
+
+    def migrator(self) -> Migrator:
+        from migtutor.migrate import Migrator
+
+        return Migrator(self.workspace, self.database)
+
+    def describe_database(self) -> str:
+        try:
+            database = self.database
+        except MigtutorError:
+            return "the database"
+        return _database_name(database.url)
+
+
+def _database_name(url: str) -> str:
+    """'the PostgreSQL server at HOST:PORT (database NAME)' without credentials."""
+    scheme, _, rest = url.partition("://")
+    if scheme.startswith("sqlite"):
+        return f"the SQLite database {rest.lstrip('/') and '/' + rest.lstrip('/') or rest}"
+    netloc, _, name = rest.partition("/")
+    host = netloc.rpartition("@")[2]
+    return f"the database server at {host} (database {name.split('?')[0]!r})"
+
+
+class MigtutorGroup(TyperGroup):
+    """Turns every error into one clear paragraph on stderr and a non-zero exit."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            render.error("Interrupted. The running transaction was rolled back.")
+            raise SystemExit(130) from None
+        except Exception as exc:
+            if type(exc).__module__.startswith(("typer", "click")):
+                raise
+            state: State = ctx.obj if isinstance(ctx.obj, State) else State()
+            known = translate(exc, state.describe_database())
+            if state.debug:
+                traceback.print_exception(exc, file=sys.stderr)
+            if known is None:
+                message = f"Unexpected error: {type(exc).__name__}: {exc}. Run again with --debug."
+                code = 1
+            else:
+                message, code = known.message, known.exit_code
+            if state._database is not None:
+                from migtutor.settings import redact
+
+                message = redact(message, state._database.url)
+            render.error(message)
+            raise SystemExit(code) from None
+
+
+app = typer.Typer(
+    cls=MigtutorGroup,
+    help="Learn database migrations with Alembic: guided lessons, checked at every step.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "-w",
+        "--workspace",
+        envvar="MIGTUTOR_WORKSPACE",
+        help="Workspace directory (default: the current directory).",
+        show_default=False,
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"migtutor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    workspace: WorkspaceOption = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option("-d", "--database-url", help="Database URL (overrides every setting)."),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Machine-readable JSON on stdout.")
+    ] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Plain output, no colour.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Learn database migrations with Alembic: guided lessons, checked at every step."""
+    render.configure(no_color=no_color)
+    ctx.obj = State(
+        workspace=(workspace or Path.cwd()).resolve(),
+        database_url=database_url,
+        json=json_output,
+        debug=debug,
+    )
+
+
+def state(ctx: typer.Context) -> State:
+    return ctx.ensure_object(State)
+
+
+# -- set-up ------------------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path | None, typer.Argument(help="Where to create it (default: the workspace).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Create a workspace: alembic.ini, migrations/, app/models.py, .env.example."""
+    from migtutor.workspace import init_workspace
+
+    target = (directory or state(ctx).workspace).resolve()
+    result = init_workspace(target, force=force)
+    if state(ctx).json:
+        render.emit_json({"workspace": str(result.workspace), "written": result.written})
+        return
+    render.markup(f"[green]Created a migtutor workspace in[/] {result.workspace}")
+    for name in result.written:
+        render.line(f"  {name}")
+    prefix = "" if target == Path.cwd().resolve() else f"cd {target} && "
+    render.markup(
+        "\nNext: [bold]"
+        + prefix
+        + "migtutor lesson show[/] to start lesson 1, or "
+        + '[bold]migtutor revision -m "create posts table"[/] to write your first revision.'
+    )
+
+
+@app.command("config")
+def show_config(ctx: typer.Context) -> None:
+    """Show the database URL in use (password masked) and where it came from."""
+    st = state(ctx)
+    database = st.database
+    if st.json:
+        render.emit_json(
+            {"workspace": str(st.workspace), "url": database.masked_url, "source": database.source}
+        )
+        return
+    render.settings(database, str(st.workspace))
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+@app.command()
+def current(
+    ctx: typer.Context,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Explain the answer.")] = False,
+) -> None:
+    """Show the revision the database is at (its alembic_version row)."""
+    st = state(ctx)
+    with st.migrator() as migrator:
+        current_ids = migrator.current_heads()
+        heads = migrator.head_ids()
+    if st.json:
+        render.emit_json(
+            {"current": current_ids, "heads": heads, "up_to_date": set(current_ids) == set(heads)}
+        )
+        return
+    render.current(current_ids, heads, verbose)
+
+
+@app.command()
+def heads(
+    ctx: typer.Context,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show file paths.")] = False,
+) -> None:
+    """Show the newest revision(s) in the scripts: what `upgrade head` goes to."""
+    st = state(ctx)
+    with st.migrator() as migrator:
+        revs = [migrator.get(rev) for rev in migrator.head_ids()]
+    if st.json:
+        render.emit_json(
+            [
+                {"revision": r.revision, "message": r.message, "down_revision": r.down_revision}
+                for r in revs
+            ]
+        )
+        return
+    render.revisions(revs, verbose)
+    if len(revs) > 1:
+        render.note(
+            "Several heads: the chain has forked. `migtutor merge heads -m MSG` joins them."
+        )
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    rev_range: Annotated[
+        str | None, typer.Option("-r", "--rev-range", help="START:END, e.g. base:head, -3:current.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show details.")] = False,
+    indicate_current: Annotated[
+        bool, typer.Option("-i", "--indicate-current", help="Fail if the database is unreachable.")
+    ] = False,
+) -> None:
+    """List revisions newest first, as the linked list Alembic walks."""
+    st = state(ctx)
+    with st.migrator() as migrator:
+        current_ids = _current_if_reachable(migrator, required=indicate_current)
+        revs = migrator.revisions(rev_range, current=current_ids)
+    if st.json:
+        render.emit_json([_history_json(r) for r in revs])
+        return
+    render.revisions(revs, verbose)
+    if current_ids is None:
+        render.note("The database is not reachable, so the current revision is not marked.")
+
+
+def _history_json(rev: Any) -> dict[str, Any]:
+    data = render.revision_to_json(rev)
+    data.pop("path")
+    return data
+
+
+def _current_if_reachable(migrator: Migrator, required: bool) -> list[str] | None:
+    try:
+        return migrator.current_heads()
+    except Exception:
+        if required:
+            raise
+        return None
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    rev: Annotated[str, typer.Argument(help="Revision id, unique prefix, head or base.")],
+) -> None:
+    """Show one revision: its place in the chain and its code."""
+    st = state(ctx)
+    with st.migrator() as migrator:
+        revision = migrator.get(rev)
+    if st.json:
+        render.emit_json(render.revision_to_json(revision))
+        return
+    render.revisions([revision], verbose=True)
+    render.code(Path(revision.path).read_text(encoding="utf-8"), revision.path)
+
+
+@app.command()
+def branches(ctx: typer.Context) -> None:
+    """Show revisions where the chain forks."""
+    st = state(ctx)
+    with st.migrator() as migrator:
+        points = migrator.branch_points()
+    if st.json:
+        render.emit_json([render.revision_to_json(r) for r in points])
+        return
+    if not points:
+        render.line("No branch points: the revisions form a single chain.")
+    render.revisions(points)
+
+
+@app.command()
+def check(ctx: typer.Context) -> None:
+    """Compare the models with the database; exit 1 if a new migration is needed."""
+    st = state(ctx)
+    with st.migrator() as migrator:
+        diffs = migrator.check()
+    if st.json:
+        render.emit_json({"up_to_date": not diffs, "differences": diffs})
+    elif diffs:
+        render.markup("[yellow]The models and the database differ:[/]")
+        for diff in diffs:
+            render.line(f"  - {diff}")
+        render.line('Write a migration for them: migtutor revision --autogenerate -m "..."')
+    else:
+        render.markup("[green]No differences: the database matches the models.[/]")
+    if diffs:
+        raise typer.Exit(1)
+
+
+# -- writing revisions -------------------------------------------------------------------------
+
+
+@app.command()
+def revision(
+    ctx: typer.Context,
+    message: Annotated[str, typer.Option("-m", "--message", help="What this revision changes.")],
+    autogenerate: Annotated[
+        bool, typer.Option("--autogenerate", help="Write operations from the models' differences.")
+    ] = False,
+    rev_id: Annotated[str | None, typer.Option("--rev-id", help="Use this revision id.")] = None,
+    head: Annotated[str, typer.Option("--head", help="Build on this revision.")] = "head",
+    splice: Annotated[bool, typer.Option("--splice", help="Allow a non-head parent.")] = False,
+    branch_label: Annotated[str | None, typer.Option("--branch-label", help="Label.")] = None,
+    depends_on: Annotated[
+        str | None, typer.Option("--depends-on", help="Revision this one depends on.")
+    ] = None,
+) -> None:
+    """Create a new revision file in migrations/versions/."""
+    st = state(ctx)
+    with st.migrator() as migrator:
+        created = migrator.revision(
+            message,
+            autogenerate=autogenerate,
+            rev_id=rev_id,
+            head=head,
+            splice=splice,
+            branch_label=branch_label,
+            depends_on=depends_on,
+        )
+    if st.json:
+        render.emit_json(render.revision_to_json(created))
+        return
+    render.markup(f"[green]Created revision[/] [bold]{created.revision}[/]: {created.message}")
+    render.line(f"  file:          {created.path}")
+    render.line(f"  down_revision: {created.down_revision or 'None (the first revision)'}")
+    render.line("Edit upgrade() and downgrade() in it, then run: migtutor upgrade head")
+
+
+@app.command()
+def merge(
+    ctx: typer.Context,
+    revisions: Annotated[list[str], typer.Argument(help="Revisions to join, or `heads`.")],
+    message: Annotated[str, typer.Option("-m", "--message", help="Message.")] = "merge",
+    rev_id: Annotated[str | None, typer.Option("--rev-id", help="Use this revision id.")] = None,
+) -> None:
+    """Join several heads into one with a merge revision."""
+    st = state(ctx)
+    with st.migrator() as migrator:
+        created = migrator.merge(revisions, message, rev_id)
+    if st.json:
+        render.emit_json(render.revision_to_json(created))
+        return
+    render.markup(
+        f"[green]Created merge revision[/] [bold]{created.revision}[/] joining "
+        f"{created.down_revision}"
+    )
+
+
+# -- moving the database -----------------------------------------------------------------------
+
+RELATIVE_TARGETS = {"ignore_unknown_options": True}
+
+
+@app.command(context_settings=RELATIVE_TARGETS)
+def upgrade(
+    ctx: typer.Context,
+    target: Annotated[
+        str, typer.Argument(help="head, heads, a revision, +N or REV+N.")
+    ] = "head",
+    sql: Annotated[bool, typer.Option("--sql", help="Print the SQL instead of running it.")] = False,
+) -> None:
+    """Apply revisions up to TARGET (default: head)."""
+    _move(ctx, "upgrade", target, sql)
+
+
+@app.command(context_settings=RELATIVE_TARGETS)
+def downgrade(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="-N, base, or a revision.")],
+    sql: Annotated[bool, typer.Option("--sql", help="Print the SQL instead of running it.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before losing data.")] = False,
+) -> None:
+    """Revert revisions down to TARGET."""
+    _move(ctx, "downgrade", target, sql)
+
+
+@app.command()
+def stamp(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="Revision to record, e.g. head or base.")],
+    purge: Annotated[bool, typer.Option("--purge", help="Empty alembic_version first.")] = False,
+) -> None:
+    """Record a revision in alembic_version without running any migration."""
+    st = state(ctx)
+    with st.migrator() as migrator:
+        result = migrator.stamp(target, purge=purge)
+        heads = migrator.head_ids()
+    _report(st, "stamp", result, heads)
+
+
+def _move(ctx: typer.Context, verb: str, target: str, sql: bool) -> None:
+    st = state(ctx)
+    with st.migrator() as migrator:
+        if sql:
+            text = migrator.offline_sql(verb, target)
+            if st.json:
+                render.emit_json({"sql": text})
+            else:
+                sys.stdout.write(text)
+            return
+        result = migrator.upgrade(target) if verb == "upgrade" else migrator.downgrade(target)
+        heads = migrator.head_ids()
+    _report(st, verb, result, heads)
+
+
+def _report(st: State, verb: str, result: Any, heads: list[str]) -> None:
+    if st.json:
+        render.emit_json(render.outcome_to_json(result))
+    else:
+        render.outcome(verb, result, heads)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app(prog_name="migtutor")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

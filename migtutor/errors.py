@@ -1,0 +1,116 @@
+"""One error type for everything a user can get wrong, and translation of library errors into it.
+
+Library exceptions are recognised by class name and module so that this module imports neither
+SQLAlchemy nor Alembic: commands that never touch a database stay fast.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+class MigtutorError(Exception):
+    """A problem the user can fix: `message` says what is wrong and what to do."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def _qualified_names(exc: BaseException) -> set[str]:
+    return {f"{cls.__module__}.{cls.__name__}" for cls in type(exc).__mro__}
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
+
+
+def translate(exc: BaseException, database: str = "the database") -> MigtutorError | None:
+    """Turn a known Alembic / SQLAlchemy / driver error into a MigtutorError, or None."""
+    if isinstance(exc, MigtutorError):
+        return exc
+    names = _qualified_names(exc)
+    text = str(exc)
+    if "alembic.util.exc.CommandError" in names:
+        return _explain_command_error(text)
+    if "sqlalchemy.exc.OperationalError" in names or "sqlalchemy.exc.InterfaceError" in names:
+        return _explain_connection_error(getattr(exc, "orig", exc), database)
+    if "sqlalchemy.exc.NoSuchModuleError" in names:
+        return MigtutorError(
+            f"Unknown database driver in the URL for {database}: {_first_line(text)}. "
+            "Use sqlite:///FILE or postgresql+psycopg2://USER:PASSWORD@HOST:PORT/NAME."
+        )
+    if "sqlalchemy.exc.ArgumentError" in names:
+        return MigtutorError(
+            f"The database URL is not valid ({_first_line(text)}). "
+            "Expected a form like postgresql+psycopg2://USER:PASSWORD@HOST:5432/NAME or "
+            "sqlite:///migtutor.db; check `migtutor config`."
+        )
+    if isinstance(exc, ModuleNotFoundError) and exc.name in {"psycopg", "psycopg2", "pymysql"}:
+        return MigtutorError(
+            f"The database driver '{exc.name}' is not installed. migtutor uses psycopg2 for "
+            "PostgreSQL: write URLs as postgresql+psycopg2://... (SQLAlchemy 2.1 reads a bare "
+            "postgresql:// as psycopg 3)."
+        )
+    return None
+
+
+def _explain_command_error(text: str) -> MigtutorError:
+    if "Multiple head revisions" in text or "multiple heads" in text.lower():
+        return MigtutorError(
+            f"{_first_line(text)} The revision chain has forked into several heads. Give a "
+            "revision explicitly (see `migtutor heads`), upgrade to `heads`, or join them with "
+            "`migtutor merge heads -m \"merge\"`, which writes a revision whose down_revision "
+            "names both heads."
+        )
+    if "Can't locate revision" in text or "No such revision" in text:
+        return MigtutorError(
+            f"{_first_line(text)}. Check the id with `migtutor history`; a unique prefix of an id "
+            "is enough. If the database names a revision no script knows, `migtutor stamp` can "
+            "point it at a known one."
+        )
+    if "Ambiguous" in text or "multiple revisions" in text.lower():
+        return MigtutorError(f"{_first_line(text)}. Type more characters of the revision id.")
+    if "Target database is not up to date" in text:
+        return MigtutorError(
+            "The database is not at the head revision, so autogenerate cannot compare it with "
+            "the models. Run `migtutor upgrade head` first, then try again."
+        )
+    if "Can't proceed with --autogenerate" in text:
+        return MigtutorError(
+            "Autogenerate needs to know your models: env.py has no target_metadata. In "
+            "migrations/env.py, import Base from app.models and set "
+            "`target_metadata = Base.metadata`."
+        )
+    if "Path doesn't exist" in text:
+        return MigtutorError(
+            f"{_first_line(text)}. This directory is not a complete migtutor workspace; run "
+            "`migtutor init` to lay it out."
+        )
+    return MigtutorError(_first_line(text) if len(text) > 300 else text.strip())
+
+
+def _explain_connection_error(orig: BaseException, database: str) -> MigtutorError:
+    text = _first_line(str(orig))
+    text = re.sub(r"password=\S+", "password=***", text)
+    lowered = text.lower()
+    if "password authentication failed" in lowered or "access denied" in lowered:
+        return MigtutorError(
+            f"Login to {database} was refused: {text}. Check the user name and password in your "
+            "settings (`migtutor config` shows which source is used)."
+        )
+    if "does not exist" in lowered and "database" in lowered:
+        return MigtutorError(
+            f"{database} is reachable but the database does not exist: {text}. Create it "
+            "(for example `createdb NAME`) or fix the database name."
+        )
+    if "unable to open database file" in lowered:
+        return MigtutorError(
+            f"Cannot open the SQLite file for {database}: its directory is missing or not "
+            "writable. Check the path in the URL and the directory's permissions."
+        )
+    return MigtutorError(
+        f"Cannot connect to {database}: {text}. Is the server running and the host and port "
+        "right? `migtutor config` shows the URL in use."
+    )

@@ -1,0 +1,392 @@
+"""The Alembic operations, returning plain data.
+
+Every function here works from Alembic's objects (`ScriptDirectory`, `MigrationContext`,
+`alembic.command` with a programmatic Config) and never parses Alembic's printed text.
+A `Migrator` opens at most one database connection, lazily, and shares it with env.py through
+`config.attributes["connection"]`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from migtutor.alembic_config import build_config, find_ini
+from migtutor.errors import MigtutorError
+from migtutor.settings import DatabaseSettings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import Script, ScriptDirectory
+    from sqlalchemy.engine import Connection, Engine
+
+REV_ID_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,32}$")
+
+
+@dataclass
+class Revision:
+    revision: str
+    down_revisions: list[str]
+    message: str
+    path: str
+    is_head: bool = False
+    is_current: bool = False
+    is_branch_point: bool = False
+    is_merge_point: bool = False
+    branch_labels: list[str] = field(default_factory=list)
+    depends_on: list[str] = field(default_factory=list)
+    doc: str = ""
+
+    @property
+    def down_revision(self) -> str | None:
+        return ", ".join(self.down_revisions) or None
+
+
+@dataclass
+class Step:
+    """One revision applied (or unapplied, or stamped) in the database."""
+
+    from_revisions: list[str]
+    to_revisions: list[str]
+    revision: str
+    message: str
+    is_upgrade: bool
+    is_stamp: bool = False
+
+
+@dataclass
+class Outcome:
+    steps: list[Step]
+    current: list[str]
+    before: list[str]
+
+
+class MigrationFailed(MigtutorError):
+    """A revision raised while running; the database stays at `current`."""
+
+    def __init__(self, message: str, revision: str | None, current: list[str]) -> None:
+        super().__init__(message)
+        self.revision = revision
+        self.current = current
+
+
+class Migrator:
+    """Alembic operations on one workspace's scripts against one database."""
+
+    def __init__(self, workspace: Path, database: DatabaseSettings, ini: Path | None = None):
+        self.workspace = workspace
+        self.database = database
+        self.ini = ini or find_ini(workspace)
+        self._engine: Engine | None = None
+        self._connection: Connection | None = None
+        self._script: ScriptDirectory | None = None
+
+    # -- resources ---------------------------------------------------------------------------
+
+    def __enter__(self) -> Migrator:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            from migtutor.database import create_engine
+
+            self._engine = create_engine(self.database.url)
+            self._connection = self._engine.connect()
+        return self._connection
+
+    def config(self, *, with_connection: bool = True, **attributes: Any) -> Config:
+        return build_config(
+            self.workspace,
+            self.database.url,
+            connection=self.connection if with_connection else None,
+            attributes=attributes,
+            ini=self.ini,
+        )
+
+    @property
+    def script(self) -> ScriptDirectory:
+        if self._script is None:
+            from alembic.script import ScriptDirectory
+
+            self._script = ScriptDirectory.from_config(self.config(with_connection=False))
+        return self._script
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def current_heads(self) -> list[str]:
+        """The revisions recorded in the database's alembic_version table."""
+        from alembic.runtime.migration import MigrationContext
+
+        connection = self.connection
+        heads = MigrationContext.configure(connection).get_current_heads()
+        connection.rollback()  # end the autobegun read so Alembic can run its own transactions
+        return sorted(heads)
+
+    def head_ids(self) -> list[str]:
+        with _scripts_loading(self):
+            return sorted(self.script.get_heads())
+
+    def revisions(
+        self, rev_range: str | None = None, current: list[str] | None = None
+    ) -> list[Revision]:
+        """Revisions newest first, optionally limited to `rev_range` ("base:head", "-3:current")."""
+        base, head = "base", "heads"
+        if rev_range:
+            if ":" not in rev_range:
+                raise MigtutorError(
+                    f"A revision range looks like START:END (for example base:head, -3:current "
+                    f"or ae10:), not {rev_range!r}."
+                )
+            start, end = rev_range.split(":", 1)
+            base, head = start or "base", end or "heads"
+            if "current" in (base, head):
+                current = self.current_heads() if current is None else current
+                resolved = current[0] if current else "base"
+                base = resolved if base == "current" else base
+                head = resolved if head == "current" else head
+        current_set = set(current or [])
+        with _scripts_loading(self):
+            scripts = list(self.script.walk_revisions(base, head))
+        return [to_revision(script, current_set) for script in scripts]
+
+    def get(self, rev: str, current: list[str] | None = None) -> Revision:
+        with _scripts_loading(self):
+            script = self.script.get_revision(rev)
+        if script is None:
+            raise MigtutorError(f"{rev!r} names no revision here. See `migtutor history`.")
+        return to_revision(script, set(current or []))
+
+    def branch_points(self) -> list[Revision]:
+        return [rev for rev in self.revisions() if rev.is_branch_point]
+
+    # -- writing scripts ---------------------------------------------------------------------
+
+    def revision(
+        self,
+        message: str,
+        *,
+        autogenerate: bool = False,
+        rev_id: str | None = None,
+        head: str = "head",
+        splice: bool = False,
+        branch_label: str | None = None,
+        depends_on: str | None = None,
+    ) -> Revision:
+        from alembic import command
+
+        if rev_id is not None and not REV_ID_PATTERN.match(rev_id):
+            raise MigtutorError(
+                f"--rev-id {rev_id!r} cannot be a revision id: use 1 to 32 letters, digits or "
+                "underscores, so the id works as a file name and a Python identifier."
+            )
+        if not message.strip():
+            raise MigtutorError('A revision needs a message: -m "what this revision changes".')
+        config = self.config(with_connection=autogenerate)
+        config.cmd_opts.autogenerate = autogenerate
+        if autogenerate:
+            self.current_heads()  # fail early with a clear error if the database is unreachable
+        with _scripts_loading(self), contextlib.redirect_stdout(io.StringIO()):
+            script = command.revision(
+                config,
+                message=message,
+                autogenerate=autogenerate,
+                rev_id=rev_id,
+                head=head,
+                splice=splice,
+                branch_label=branch_label,
+                depends_on=depends_on,
+            )
+        if autogenerate:
+            self.connection.commit()
+        assert script is not None and not isinstance(script, list)
+        self._script = None
+        return self.get(script.revision)
+
+    def merge(self, revisions: list[str], message: str, rev_id: str | None = None) -> Revision:
+        from alembic import command
+
+        with _scripts_loading(self), contextlib.redirect_stdout(io.StringIO()):
+            script = command.merge(
+                self.config(with_connection=False), revisions, message=message, rev_id=rev_id
+            )
+        assert script is not None
+        self._script = None
+        return self.get(script.revision)
+
+    # -- changing the database ---------------------------------------------------------------
+
+    def upgrade(self, target: str = "head") -> Outcome:
+        return self._move("upgrade", target)
+
+    def downgrade(self, target: str) -> Outcome:
+        return self._move("downgrade", target)
+
+    def stamp(self, target: str, purge: bool = False) -> Outcome:
+        return self._move("stamp", target, purge=purge)
+
+    def _move(self, verb: str, target: str, **options: Any) -> Outcome:
+        from alembic import command
+
+        before = self.current_heads()
+        steps: list[Step] = []
+
+        def record(*, step: Any, **_: Any) -> None:
+            revision = step.up_revision_id or ""
+            script = self.script.get_revision(revision) if revision else None
+            steps.append(
+                Step(
+                    from_revisions=list(step.source_revision_ids),
+                    to_revisions=list(step.destination_revision_ids),
+                    revision=revision,
+                    message=(script.doc if script else "") or "",
+                    is_upgrade=step.is_upgrade,
+                    is_stamp=step.is_stamp,
+                )
+            )
+
+        config = self.config(on_version_apply=record)
+        try:
+            with _scripts_loading(self):
+                getattr(command, verb)(config, target, **options)
+            self.connection.commit()
+        except MigtutorError:
+            raise
+        except Exception as exc:
+            self.connection.rollback()
+            failed = self._failed_revision(exc)
+            if failed is None:
+                raise
+            current = self.current_heads()
+            where = ", ".join(current) or "base (no revision applied)"
+            raise MigrationFailed(
+                f"Revision {failed} failed while running {verb}: {_first_line(exc)}. Its changes "
+                f"were rolled back; the database is now at {where}. Fix the revision file and "
+                "run the command again.",
+                revision=failed,
+                current=current,
+            ) from exc
+        return Outcome(steps=steps, current=self.current_heads(), before=before)
+
+    def _failed_revision(self, exc: BaseException) -> str | None:
+        """The revision whose upgrade()/downgrade() raised, found in the traceback, or None."""
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            for script in self.script.walk_revisions():
+                if Path(script.path).resolve() == Path(frame.filename).resolve():
+                    return f"{script.revision} ({script.doc})"
+        return None
+
+    def offline_sql(self, verb: str, target: str) -> str:
+        """The SQL `verb` would run, from Alembic's offline (--sql) mode."""
+        from alembic import command
+
+        if verb == "downgrade" and ":" not in target:
+            target = f"head:{target}"
+        buffer = io.StringIO()
+        config = build_config(self.workspace, self.database.url, output_buffer=buffer, ini=self.ini)
+        config.cmd_opts.sql = True
+        with _scripts_loading(self):
+            getattr(command, verb)(config, target, sql=True)
+        return buffer.getvalue()
+
+    def check(self) -> list[str]:
+        """Differences between the models (target_metadata) and the database; [] when none."""
+        from alembic import command
+        from alembic.util.exc import AutogenerateDiffsDetected
+
+        self.current_heads()
+        config = self.config()
+        config.cmd_opts.autogenerate = True
+        try:
+            with _scripts_loading(self):
+                command.check(config)
+        except AutogenerateDiffsDetected as exc:
+            return [describe_diff(diff) for diff in exc.diffs]
+        finally:
+            self.connection.rollback()
+        return []
+
+
+def to_revision(script: Script, current: set[str]) -> Revision:
+    return Revision(
+        revision=script.revision,
+        down_revisions=list(_as_list(script.down_revision)),
+        message=script.doc or "",
+        path=script.path,
+        is_head=script.is_head,
+        is_current=script.revision in current,
+        is_branch_point=script.is_branch_point,
+        is_merge_point=script.is_merge_point,
+        branch_labels=sorted(script.branch_labels),
+        depends_on=list(_as_list(script.dependencies)),
+        doc=script.longdoc or script.doc or "",
+    )
+
+
+def _as_list(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def _scripts_loading(migrator: Migrator):
+    """Name the revision file and line when a script fails to import."""
+    try:
+        yield
+    except SyntaxError as exc:
+        raise MigtutorError(
+            f"{exc.filename}, line {exc.lineno}: {exc.msg}. Fix the revision file and run the "
+            "command again."
+        ) from exc
+    except (ImportError, NameError, AttributeError) as exc:
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if "/versions/" in frame.filename.replace("\\", "/"):
+                raise MigtutorError(
+                    f"{frame.filename}, line {frame.lineno}: {type(exc).__name__}: {exc}. Fix the "
+                    "revision file and run the command again."
+                ) from exc
+        raise
+
+
+def describe_diff(diff: Any) -> str:
+    """One autogenerate difference in words, e.g. "add table votes"."""
+    if isinstance(diff, list):
+        return "; ".join(describe_diff(item) for item in diff)
+    kind = diff[0]
+    subject = diff[1] if len(diff) > 1 else None
+    if kind in ("add_table", "remove_table"):
+        return f"{kind.replace('_', ' ')} {subject.name}"
+    if kind in ("add_column", "remove_column"):
+        return f"{kind.replace('_', ' ')} {diff[2]}.{diff[3].name}"
+    if kind.startswith("modify_"):
+        return f"{kind.replace('_', ' ')} {diff[2]}.{diff[3]}: {diff[-2]!r} -> {diff[-1]!r}"
+    if kind in ("add_fk", "remove_fk", "add_constraint", "remove_constraint", "add_index",
+                "remove_index"):
+        table = getattr(getattr(subject, "table", None), "name", "?")
+        columns = ", ".join(getattr(subject, "columns", {}).keys()) if hasattr(subject, "columns") else ""
+        return f"{kind.replace('_', ' ')} on {table} ({columns})"
+    return f"{kind} {subject}"

@@ -1,0 +1,176 @@
+"""Rich views of migtutor's data. Only this module and cli.py print."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from migtutor.migrate import Outcome, Revision
+    from migtutor.settings import DatabaseSettings
+
+_consoles: dict[str, Console] = {}
+_no_color = False
+
+
+def configure(no_color: bool) -> None:
+    global _no_color
+    _no_color = no_color or bool(os.environ.get("NO_COLOR"))
+    _consoles.clear()
+
+
+def console(stderr: bool = False) -> Console:
+    """Colour only on a terminal, never with --no-color or NO_COLOR."""
+    key = "err" if stderr else "out"
+    if key not in _consoles:
+        from rich.console import Console
+
+        stream = sys.stderr if stderr else sys.stdout
+        _consoles[key] = Console(
+            file=stream,
+            no_color=_no_color,
+            highlight=False,
+            soft_wrap=not stream.isatty(),
+            color_system=None if _no_color else "auto",
+        )
+    return _consoles[key]
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def error(message: str) -> None:
+    console(stderr=True).print(f"[bold red]Error:[/] {_escape(message)}")
+
+
+def note(message: str) -> None:
+    console(stderr=True).print(f"[dim]{_escape(message)}[/]")
+
+
+def line(message: str = "", style: str | None = None) -> None:
+    console().print(_escape(message), style=style)
+
+
+def markup(message: str) -> None:
+    console().print(message)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def short(revision: str | None) -> str:
+    return revision[:12] if revision else "<base>"
+
+
+def revision_label(rev: Revision) -> str:
+    markers = []
+    if rev.is_head:
+        markers.append("[bold green](head)[/]")
+    if rev.is_current:
+        markers.append("[bold cyan](current)[/]")
+    if rev.is_branch_point:
+        markers.append("[magenta](branchpoint)[/]")
+    if rev.is_merge_point:
+        markers.append("[magenta](mergepoint)[/]")
+    down = ", ".join(short(d) for d in rev.down_revisions) or "<base>"
+    return (
+        f"[yellow]{down}[/] -> [bold yellow]{rev.revision}[/] {' '.join(markers)}"
+        f"{' ' if markers else ''}{_escape(rev.message)}"
+    )
+
+
+def revisions(revs: list[Revision], verbose: bool = False) -> None:
+    if not revs:
+        line("No revisions yet. Create one with: migtutor revision -m \"create posts table\"")
+        return
+    for rev in revs:
+        markup(revision_label(rev))
+        if verbose:
+            markup(f"    [dim]file:[/] {_escape(rev.path)}")
+            if rev.branch_labels:
+                markup(f"    [dim]branch labels:[/] {', '.join(rev.branch_labels)}")
+            if rev.depends_on:
+                markup(f"    [dim]depends on:[/] {', '.join(rev.depends_on)}")
+            for doc_line in rev.doc.strip().splitlines()[1:]:
+                markup(f"    {_escape(doc_line)}")
+
+
+def current(current_ids: list[str], heads: list[str], verbose: bool = False) -> None:
+    if not current_ids:
+        line("Current revision: <base> (no revision applied; the alembic_version table is empty)")
+    for rev in current_ids:
+        label = " (head)" if rev in heads else ""
+        line(f"Current revision: {rev}{label}")
+    if current_ids and set(current_ids) == set(heads):
+        markup("[green]The database is up to date with the newest revision.[/]")
+    elif heads:
+        markup(
+            f"[yellow]Behind: the head is {', '.join(heads)}. "
+            "Run `migtutor upgrade head` to apply the rest.[/]"
+        )
+    if verbose:
+        note("`current` reads the alembic_version table; `heads` reads the revision files.")
+
+
+def outcome(verb: str, result: Outcome, heads: list[str]) -> None:
+    if not result.steps:
+        line(f"Nothing to {verb}: the database was already there.")
+    for step in result.steps:
+        source = ", ".join(step.from_revisions) or "<base>"
+        dest = ", ".join(step.to_revisions) or "<base>"
+        kind = "stamp" if step.is_stamp else ("upgrade" if step.is_upgrade else "downgrade")
+        markup(f"[bold]{kind}[/] {source} -> {dest}, {_escape(step.message)}")
+    where(result.current, heads)
+
+
+def where(current_ids: list[str], heads: list[str]) -> None:
+    if not current_ids:
+        markup("Database is now at [bold]<base>[/] (empty revision history).")
+        return
+    tag = " (head)" if set(current_ids) == set(heads) else ""
+    markup(f"Database is now at [bold]{', '.join(current_ids)}[/]{tag}.")
+
+
+def settings(database: DatabaseSettings, workspace: str) -> None:
+    markup(f"[bold]Workspace:[/]     {_escape(workspace)}")
+    markup(f"[bold]Database URL:[/]  {_escape(database.masked_url)}")
+    markup(f"[bold]Source:[/]        {_escape(database.source)}")
+
+
+def code(source: str, path: str) -> None:
+    from rich.syntax import Syntax
+
+    console().print(Syntax(source, "python", line_numbers=False, theme="ansi_dark"))
+
+
+def revision_to_json(rev: Revision) -> dict[str, Any]:
+    return {
+        "revision": rev.revision,
+        "down_revision": rev.down_revision,
+        "message": rev.message,
+        "is_head": rev.is_head,
+        "is_current": rev.is_current,
+        "path": rev.path,
+    }
+
+
+def outcome_to_json(result: Outcome) -> dict[str, Any]:
+    return {
+        "applied": [
+            {
+                "from": ", ".join(step.from_revisions) or None,
+                "to": ", ".join(step.to_revisions) or None,
+                "message": step.message,
+            }
+            for step in result.steps
+        ],
+        "current": result.current,
+    }

@@ -1,0 +1,40 @@
+"""The blog API's models: what the application believes the database looks like.
+
+Alembic's autogenerate compares these classes (through Base.metadata) with the live database.
+Lessons 1 to 4 write the migrations for Post and User by hand; lesson 5 adds a Vote model here
+and lets autogenerate write its migration.
+"""
+
+from sqlalchemy import TIMESTAMP, Column, ForeignKey, Integer, MetaData, String, text
+from sqlalchemy.orm import declarative_base, relationship
+
+# Predictable constraint names, so a generated downgrade can drop them by name.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+Base = declarative_base(metadata=metadata)
+
+
+class Post(Base):
+    __tablename__ = "posts"
+
+    id = Column(Integer, primary_key=True)
+    title = Column(String, nullable=False)
+    content = Column(String, nullable=False)
+    owner_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+
+    # A Python-side link between objects, not a database object: autogenerate ignores it.
+    owner = relationship("User")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id = Column(Integer, primary_key=True)
+    email = Column(String, nullable=False, unique=True)
+    password = Column(String, nullable=False)
+    created_at = Column(TIMESTAMP(timezone=True), nullable=False, server_default=text("now()"))
