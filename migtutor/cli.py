@@ -392,10 +392,10 @@ RELATIVE_TARGETS = {"ignore_unknown_options": True}
 @app.command(context_settings=RELATIVE_TARGETS)
 def upgrade(
     ctx: typer.Context,
-    target: Annotated[
-        str, typer.Argument(help="head, heads, a revision, +N or REV+N.")
-    ] = "head",
-    sql: Annotated[bool, typer.Option("--sql", help="Print the SQL instead of running it.")] = False,
+    target: Annotated[str, typer.Argument(help="head, heads, a revision, +N or REV+N.")] = "head",
+    sql: Annotated[
+        bool, typer.Option("--sql", help="Print the SQL instead of running it.")
+    ] = False,
 ) -> None:
     """Apply revisions up to TARGET (default: head)."""
     _move(ctx, "upgrade", target, sql)
@@ -405,8 +405,12 @@ def upgrade(
 def downgrade(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="-N, base, or a revision.")],
-    sql: Annotated[bool, typer.Option("--sql", help="Print the SQL instead of running it.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before losing data.")] = False,
+    sql: Annotated[
+        bool, typer.Option("--sql", help="Print the SQL instead of running it.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before losing data.")
+    ] = False,
 ) -> None:
     """Revert revisions down to TARGET."""
     _move(ctx, "downgrade", target, sql)

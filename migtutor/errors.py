@@ -61,7 +61,7 @@ def _explain_command_error(text: str) -> MigtutorError:
         return MigtutorError(
             f"{_first_line(text)} The revision chain has forked into several heads. Give a "
             "revision explicitly (see `migtutor heads`), upgrade to `heads`, or join them with "
-            "`migtutor merge heads -m \"merge\"`, which writes a revision whose down_revision "
+            '`migtutor merge heads -m "merge"`, which writes a revision whose down_revision '
             "names both heads."
         )
     if "Can't locate revision" in text or "No such revision" in text:

@@ -384,9 +384,17 @@ def describe_diff(diff: Any) -> str:
         return f"{kind.replace('_', ' ')} {diff[2]}.{diff[3].name}"
     if kind.startswith("modify_"):
         return f"{kind.replace('_', ' ')} {diff[2]}.{diff[3]}: {diff[-2]!r} -> {diff[-1]!r}"
-    if kind in ("add_fk", "remove_fk", "add_constraint", "remove_constraint", "add_index",
-                "remove_index"):
+    if kind in (
+        "add_fk",
+        "remove_fk",
+        "add_constraint",
+        "remove_constraint",
+        "add_index",
+        "remove_index",
+    ):
         table = getattr(getattr(subject, "table", None), "name", "?")
-        columns = ", ".join(getattr(subject, "columns", {}).keys()) if hasattr(subject, "columns") else ""
+        columns = (
+            ", ".join(getattr(subject, "columns", {}).keys()) if hasattr(subject, "columns") else ""
+        )
         return f"{kind.replace('_', ' ')} on {table} ({columns})"
     return f"{kind} {subject}"

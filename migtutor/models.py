@@ -4,7 +4,7 @@ A learner's workspace starts from `templates/models.py` (Post and User) and adds
 lesson 5; this module is where that lesson ends.
 """
 
-from sqlalchemy import TIMESTAMP, Column, ForeignKey, Integer, MetaData, String, text
+from sqlalchemy import TIMESTAMP, Column, ForeignKey, Integer, MetaData, String, func
 from sqlalchemy.orm import declarative_base, relationship
 
 metadata = MetaData(
@@ -33,7 +33,7 @@ class User(Base):
     id = Column(Integer, primary_key=True)
     email = Column(String, nullable=False, unique=True)
     password = Column(String, nullable=False)
-    created_at = Column(TIMESTAMP(timezone=True), nullable=False, server_default=text("now()"))
+    created_at = Column(TIMESTAMP(timezone=True), nullable=False, server_default=func.now())
 
 
 class Vote(Base):

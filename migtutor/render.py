@@ -89,7 +89,7 @@ def revision_label(rev: Revision) -> str:
 
 def revisions(revs: list[Revision], verbose: bool = False) -> None:
     if not revs:
-        line("No revisions yet. Create one with: migtutor revision -m \"create posts table\"")
+        line('No revisions yet. Create one with: migtutor revision -m "create posts table"')
         return
     for rev in revs:
         markup(revision_label(rev))

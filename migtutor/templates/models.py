@@ -5,7 +5,7 @@ Lessons 1 to 4 write the migrations for Post and User by hand; lesson 5 adds a V
 and lets autogenerate write its migration.
 """
 
-from sqlalchemy import TIMESTAMP, Column, ForeignKey, Integer, MetaData, String, text
+from sqlalchemy import TIMESTAMP, Column, ForeignKey, Integer, MetaData, String, func
 from sqlalchemy.orm import declarative_base, relationship
 
 # Predictable constraint names, so a generated downgrade can drop them by name.
@@ -37,4 +37,4 @@ class User(Base):
     id = Column(Integer, primary_key=True)
     email = Column(String, nullable=False, unique=True)
     password = Column(String, nullable=False)
-    created_at = Column(TIMESTAMP(timezone=True), nullable=False, server_default=text("now()"))
+    created_at = Column(TIMESTAMP(timezone=True), nullable=False, server_default=func.now())

@@ -1,0 +1,145 @@
+"""Shared fixtures: workspaces, a CLI runner, and scratch PostgreSQL databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from migtutor.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+POSTGRES_ADMIN_URL = os.environ.get(
+    "MIGTUTOR_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
+# Variables that would change which database a test talks to.
+_SETTINGS_VARIABLES = (
+    "MIGTUTOR_DATABASE_URL",
+    "DATABASE_URL",
+    "DATABASE_HOSTNAME",
+    "DATABASE_PORT",
+    "DATABASE_USERNAME",
+    "DATABASE_PASSWORD",
+    "DATABASE_NAME",
+    "MIGTUTOR_WORKSPACE",
+    "NO_COLOR",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _SETTINGS_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+    """Run migtutor in-process, as a user would type it (global options first)."""
+    result = CliRunner().invoke(app, list(args), input=input, env=env, catch_exceptions=False)
+    return Result(result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture
+def cli():
+    return invoke
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A fresh workspace laid out by `migtutor init`."""
+    directory = tmp_path / "ws"
+    result = invoke("init", str(directory))
+    assert result.exit_code == 0, result.output
+    return directory
+
+
+@pytest.fixture
+def course_workspace(tmp_path: Path) -> Path:
+    """A workspace holding the course's five reference revisions and finished models."""
+    directory = tmp_path / "course"
+    assert invoke("init", str(directory)).exit_code == 0
+    for script in (REPO / "migrations" / "versions").glob("*.py"):
+        shutil.copy(script, directory / "migrations" / "versions" / script.name)
+    shutil.copy(REPO / "migtutor" / "models.py", directory / "app" / "models.py")
+    return directory
+
+
+def _postgres_available() -> str | None:
+    """None when the server answers, else the reason it does not."""
+    try:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(sa.text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # any failure means: no usable server
+        return f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {str(exc).splitlines()[0]}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    reason = _postgres_available()
+    if reason:
+        if os.environ.get("MIGTUTOR_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{reason} (MIGTUTOR_REQUIRE_POSTGRES=1 makes this a failure)")
+        pytest.skip(reason)
+    return POSTGRES_ADMIN_URL
+
+
+def create_scratch_database(admin_url: str, prefix: str = "mt_test") -> str:
+    import sqlalchemy as sa
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_scratch_database(admin_url: str, url: str) -> None:
+    import sqlalchemy as sa
+
+    name = url.rsplit("/", 1)[1]
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    url = create_scratch_database(postgres_server)
+    yield url
+    drop_scratch_database(postgres_server, url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs twice: on an SQLite file and on a scratch PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return request.getfixturevalue("postgres_url")
