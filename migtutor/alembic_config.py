@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ def build_config(
     from alembic.config import Config
 
     ini = ini or find_ini(workspace)
+    _forget_loaded_models()
     config = Config(
         str(ini),
         # Alembic's own printing is never shown: migtutor renders the data itself.
@@ -55,3 +57,13 @@ def build_config(
         config.attributes["connection"] = connection
     config.attributes.update(attributes or {})
     return config
+
+
+def _forget_loaded_models() -> None:
+    """env.py imports `app.models`; make each Config load the workspace's current file.
+
+    A process that works on several workspaces, or on a models.py edited since it was first
+    imported (tests, `class` and `demo` commands), would otherwise reuse a stale module.
+    """
+    for name in [name for name in sys.modules if name == "app" or name.startswith("app.")]:
+        del sys.modules[name]

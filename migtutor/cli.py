@@ -288,7 +288,8 @@ def show(
     if st.json:
         render.emit_json(render.revision_to_json(revision))
         return
-    render.revisions([revision], verbose=True)
+    render.revisions([revision])
+    render.line(f"file: {revision.path}")
     render.code(Path(revision.path).read_text(encoding="utf-8"), revision.path)
 
 

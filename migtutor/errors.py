@@ -33,7 +33,9 @@ def translate(exc: BaseException, database: str = "the database") -> MigtutorErr
     names = _qualified_names(exc)
     text = str(exc)
     if "alembic.util.exc.CommandError" in names:
-        return _explain_command_error(text)
+        # Alembic words an ambiguous prefix as "Can't locate"; the cause says which ids matched.
+        cause = str(exc.__cause__ or "")
+        return _explain_command_error(cause if "Multiple revisions" in cause else text)
     if "sqlalchemy.exc.OperationalError" in names or "sqlalchemy.exc.InterfaceError" in names:
         return _explain_connection_error(getattr(exc, "orig", exc), database)
     if "sqlalchemy.exc.NoSuchModuleError" in names:
@@ -64,14 +66,14 @@ def _explain_command_error(text: str) -> MigtutorError:
             '`migtutor merge heads -m "merge"`, which writes a revision whose down_revision '
             "names both heads."
         )
+    if "Multiple revisions start with" in text:
+        return MigtutorError(f"{_first_line(text)} Type more characters of the revision id.")
     if "Can't locate revision" in text or "No such revision" in text:
         return MigtutorError(
             f"{_first_line(text)}. Check the id with `migtutor history`; a unique prefix of an id "
             "is enough. If the database names a revision no script knows, `migtutor stamp` can "
             "point it at a known one."
         )
-    if "Ambiguous" in text or "multiple revisions" in text.lower():
-        return MigtutorError(f"{_first_line(text)}. Type more characters of the revision id.")
     if "Target database is not up to date" in text:
         return MigtutorError(
             "The database is not at the head revision, so autogenerate cannot compare it with "
