@@ -54,7 +54,7 @@ def _database_name(url: str) -> str:
     """'the PostgreSQL server at HOST:PORT (database NAME)' without credentials."""
     scheme, _, rest = url.partition("://")
     if scheme.startswith("sqlite"):
-        return f"the SQLite database {rest.lstrip('/') and '/' + rest.lstrip('/') or rest}"
+        return f"the SQLite database {rest[1:]}"  # sqlite:///PATH: PATH follows the third /
     netloc, _, name = rest.partition("/")
     host = netloc.rpartition("@")[2]
     return f"the database server at {host} (database {name.split('?')[0]!r})"
