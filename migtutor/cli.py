@@ -247,9 +247,17 @@ def history(
     indicate_current: Annotated[
         bool, typer.Option("-i", "--indicate-current", help="Fail if the database is unreachable.")
     ] = False,
+    graph: Annotated[
+        bool, typer.Option("--graph", help="Draw the graph with branches (as `migtutor graph`).")
+    ] = False,
 ) -> None:
     """List revisions newest first, as the linked list Alembic walks."""
     st = state(ctx)
+    if graph:
+        from migtutor.cli_views import show_graph
+
+        show_graph(st)
+        return
     with st.migrator() as migrator:
         current_ids = _current_if_reachable(migrator, required=indicate_current)
         revs = migrator.revisions(rev_range, current=current_ids)
@@ -451,6 +459,11 @@ def _report(st: State, verb: str, result: Any, heads: list[str]) -> None:
         render.emit_json(render.outcome_to_json(result))
     else:
         render.outcome(verb, result, heads)
+
+
+from migtutor import cli_views  # noqa: E402  (graph, schema, doctor: issue 4)
+
+cli_views.register(app)
 
 
 def run() -> None:

@@ -1,0 +1,78 @@
+"""Commands that show what is there: `graph`, `schema` and `doctor` (issue 4).
+
+`register(app)` adds them to the Typer app; cli.py calls it once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from migtutor import render
+from migtutor.errors import MigtutorError
+
+if TYPE_CHECKING:
+    from migtutor.cli import State
+
+
+def _state(ctx: typer.Context) -> State:
+    from migtutor.cli import state
+
+    return state(ctx)
+
+
+def show_graph(st: State) -> None:
+    """Draw the revision graph (also `history --graph`)."""
+    from migtutor import graph, views
+
+    with st.migrator() as migrator:
+        try:
+            current = migrator.current_heads()
+        except Exception:
+            current = None
+        revisions = migrator.revisions(current=current)
+    if st.json:
+        render.emit_json(graph.to_json(revisions))
+        return
+    views.graph(revisions, current_known=current is not None)
+
+
+def graph_command(ctx: typer.Context) -> None:
+    """Draw the revision graph, newest on top, with branch and merge points."""
+    show_graph(_state(ctx))
+
+
+def schema_command(
+    ctx: typer.Context,
+    table: Annotated[
+        str | None, typer.Argument(help="Show only this table.", show_default=False)
+    ] = None,
+) -> None:
+    """Show the live schema: columns, keys, constraints (with ON DELETE) and row counts."""
+    from migtutor import views
+    from migtutor.database import create_engine
+    from migtutor.schema import snapshot
+
+    st = _state(ctx)
+    engine = create_engine(st.database.url)
+    try:
+        with engine.connect() as connection:
+            current = snapshot(connection)
+    finally:
+        engine.dispose()
+    if table is not None and current.table(table) is None:
+        known = ", ".join(current.table_names) or "none yet"
+        raise MigtutorError(f"The database has no table {table!r}. Its tables: {known}.")
+    if st.json:
+        data = current.to_json()
+        if table is not None:
+            data["tables"] = [t for t in data["tables"] if t["name"] == table]
+        render.emit_json(data)
+        return
+    views.schema(current, table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("graph")(graph_command)
+    app.command("schema")(schema_command)

@@ -1,0 +1,334 @@
+"""The live schema as plain data, and the differences between two snapshots.
+
+Public API (SQLAlchemy is imported inside the functions, never at import time):
+
+- ``snapshot(connection, *, row_counts=True) -> Schema``: every table of the database (the
+  default schema on PostgreSQL) with its columns (type, nullability, server default, primary
+  key), primary key, unique constraints, foreign keys (with ``ON DELETE``), indexes and, unless
+  ``row_counts=False``, its number of rows. The connection is left as it was found: a
+  transaction this function starts is rolled back; one already open is left open.
+- ``diff(before, after) -> list[Change]``: tables and columns added or removed, columns whose
+  type, nullability or default changed, constraints and indexes added or dropped.
+- ``count_rows(connection, table)`` and ``count_values(connection, table, column)``: the rows of
+  a table, the non-null values of a column.
+- ``Schema.to_json()`` / ``Change.to_json()``: JSON-ready dictionaries.
+
+Constraints are compared by what they do (columns, referred table, ON DELETE), not by name:
+SQLite's batch mode rebuilds tables, and an unnamed constraint has no stable name to compare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+VERSION_TABLE = "alembic_version"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool
+    default: str | None = None
+    primary_key: bool = False
+
+    def describe(self) -> str:
+        """'VARCHAR NOT NULL DEFAULT now()'."""
+        text = self.type + ("" if self.nullable else " NOT NULL")
+        return text + (f" DEFAULT {self.default}" if self.default is not None else "")
+
+
+@dataclass(frozen=True)
+class UniqueConstraint:
+    name: str | None
+    columns: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"UNIQUE ({', '.join(self.columns)})"
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str | None
+    columns: tuple[str, ...]
+    referred_table: str
+    referred_columns: tuple[str, ...]
+    ondelete: str | None = None
+
+    def describe(self) -> str:
+        text = (
+            f"({', '.join(self.columns)}) -> "
+            f"{self.referred_table}({', '.join(self.referred_columns)})"
+        )
+        return text + (f" ON DELETE {self.ondelete}" if self.ondelete else "")
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str | None
+    columns: tuple[str, ...]
+    unique: bool = False
+
+    def describe(self) -> str:
+        return f"{'UNIQUE ' if self.unique else ''}INDEX ({', '.join(self.columns)})"
+
+
+@dataclass
+class Table:
+    name: str
+    columns: list[Column]
+    primary_key: tuple[str, ...] = ()
+    primary_key_name: str | None = None
+    unique: list[UniqueConstraint] = field(default_factory=list)
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+    indexes: list[Index] = field(default_factory=list)
+    row_count: int | None = None
+
+    def column(self, name: str) -> Column | None:
+        return next((column for column in self.columns if column.name == name), None)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+
+@dataclass
+class Schema:
+    dialect: str
+    tables: dict[str, Table] = field(default_factory=dict)
+
+    def table(self, name: str) -> Table | None:
+        return self.tables.get(name)
+
+    @property
+    def table_names(self) -> list[str]:
+        return sorted(self.tables)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dialect": self.dialect,
+            "tables": [asdict(self.tables[name]) for name in self.table_names],
+        }
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference: `action` is add, remove or modify; `kind` what changed."""
+
+    action: str  # "add" | "remove" | "modify"
+    kind: str  # "table" | "column" | "primary_key" | "unique" | "foreign_key" | "index"
+    table: str
+    name: str | None = None
+    detail: str = ""
+
+    @property
+    def subject(self) -> str:
+        if self.kind == "table":
+            return f"table {self.table}"
+        if self.kind == "column":
+            return f"column {self.table}.{self.name}"
+        label = self.kind.replace("_", " ")
+        return f"{label} {self.name} on {self.table}" if self.name else f"{label} on {self.table}"
+
+    def __str__(self) -> str:
+        sign = {"add": "+", "remove": "-", "modify": "~"}[self.action]
+        return f"{sign} {self.subject}" + (f": {self.detail}" if self.detail else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"text": str(self)}
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def _quote(connection: Any, name: str) -> str:
+    return connection.dialect.identifier_preparer.quote(name)
+
+
+def count_rows(connection: Any, table: str) -> int:
+    """The number of rows in `table`."""
+    from sqlalchemy import text
+
+    return int(
+        connection.execute(text(f"SELECT count(*) FROM {_quote(connection, table)}")).scalar()
+    )
+
+
+def count_values(connection: Any, table: str, column: str) -> int:
+    """The number of non-null values in `table.column`."""
+    from sqlalchemy import text
+
+    sql = f"SELECT count({_quote(connection, column)}) FROM {_quote(connection, table)}"
+    return int(connection.execute(text(sql)).scalar())
+
+
+def _type_name(column_type: Any, dialect: Any) -> str:
+    try:
+        return str(column_type.compile(dialect=dialect))
+    except Exception:  # a type the dialect cannot render: its class name is still useful
+        return type(column_type).__name__.upper()
+
+
+def snapshot(connection: Any, *, row_counts: bool = True) -> Schema:
+    """Read every table of the connected database into plain data."""
+    from sqlalchemy import inspect
+
+    was_in_transaction = connection.in_transaction()
+    try:
+        return _read(connection, inspect(connection), row_counts)
+    finally:
+        if not was_in_transaction and connection.in_transaction():
+            connection.rollback()
+
+
+def _read(connection: Any, inspector: Any, row_counts: bool) -> Schema:
+    dialect = connection.dialect
+    schema = Schema(dialect=dialect.name)
+    names = [
+        name
+        for name in inspector.get_table_names()
+        if not name.startswith(("sqlite_", "_alembic_tmp_"))
+    ]
+    if not names:
+        return schema
+    key = {name: (None, name) for name in names}
+    columns = inspector.get_multi_columns(filter_names=names)
+    pks = inspector.get_multi_pk_constraint(filter_names=names)
+    uniques = inspector.get_multi_unique_constraints(filter_names=names)
+    fks = inspector.get_multi_foreign_keys(filter_names=names)
+    indexes = inspector.get_multi_indexes(filter_names=names)
+    for name in sorted(names):
+        pk = pks.get(key[name]) or {}
+        pk_columns = tuple(pk.get("constrained_columns") or ())
+        unique = [
+            UniqueConstraint(item.get("name"), tuple(item["column_names"]))
+            for item in uniques.get(key[name], [])
+        ]
+        unique_sets = {u.columns for u in unique}
+        table = Table(
+            name=name,
+            columns=[
+                Column(
+                    name=col["name"],
+                    type=_type_name(col["type"], dialect),
+                    nullable=bool(col.get("nullable", True)),
+                    default=None if col.get("default") is None else str(col["default"]),
+                    primary_key=col["name"] in pk_columns,
+                )
+                for col in columns.get(key[name], [])
+            ],
+            primary_key=pk_columns,
+            primary_key_name=pk.get("name"),
+            unique=sorted(unique, key=lambda u: u.columns),
+            foreign_keys=sorted(
+                (
+                    ForeignKey(
+                        name=fk.get("name"),
+                        columns=tuple(fk["constrained_columns"]),
+                        referred_table=fk["referred_table"],
+                        referred_columns=tuple(fk["referred_columns"]),
+                        ondelete=((fk.get("options") or {}).get("ondelete") or None),
+                    )
+                    for fk in fks.get(key[name], [])
+                ),
+                key=lambda fk: fk.columns,
+            ),
+            indexes=sorted(
+                (
+                    Index(ix.get("name"), tuple(c for c in ix["column_names"] if c), ix["unique"])
+                    for ix in indexes.get(key[name], [])
+                    if not ix.get("duplicates_constraint")
+                    and tuple(ix["column_names"]) not in unique_sets
+                ),
+                key=lambda ix: ix.columns,
+            ),
+        )
+        if row_counts:
+            table.row_count = count_rows(connection, name)
+        schema.tables[name] = table
+    return schema
+
+
+# -- comparing -----------------------------------------------------------------------------------
+
+
+def diff(before: Schema, after: Schema) -> list[Change]:
+    """What changed from `before` to `after`: tables first, then their parts, in name order."""
+    changes: list[Change] = []
+    for name in sorted(set(before.tables) | set(after.tables)):
+        old, new = before.tables.get(name), after.tables.get(name)
+        if old is None and new is not None:
+            columns = ", ".join(new.column_names)
+            changes.append(Change("add", "table", name, detail=f"({columns})"))
+        elif new is None and old is not None:
+            columns = ", ".join(old.column_names)
+            changes.append(Change("remove", "table", name, detail=f"({columns})"))
+        elif old is not None and new is not None:
+            changes.extend(_table_changes(old, new))
+    return changes
+
+
+def _table_changes(old: Table, new: Table) -> list[Change]:
+    changes: list[Change] = []
+    name = old.name
+    for column in new.columns:
+        previous = old.column(column.name)
+        if previous is None:
+            changes.append(Change("add", "column", name, column.name, column.describe()))
+        elif _column_signature(previous) != _column_signature(column):
+            detail = f"{previous.describe()} -> {column.describe()}"
+            changes.append(Change("modify", "column", name, column.name, detail))
+    for column in old.columns:
+        if new.column(column.name) is None:
+            changes.append(Change("remove", "column", name, column.name, column.describe()))
+    if old.primary_key != new.primary_key:
+        if old.primary_key:
+            changes.append(
+                Change("remove", "primary_key", name, old.primary_key_name, _cols(old.primary_key))
+            )
+        if new.primary_key:
+            changes.append(
+                Change("add", "primary_key", name, new.primary_key_name, _cols(new.primary_key))
+            )
+    for kind, olds, news in (
+        ("unique", old.unique, new.unique),
+        ("foreign_key", old.foreign_keys, new.foreign_keys),
+        ("index", old.indexes, new.indexes),
+    ):
+        old_keys = {_signature(item): item for item in olds}
+        new_keys = {_signature(item): item for item in news}
+        for signature, item in old_keys.items():
+            if signature not in new_keys:
+                changes.append(Change("remove", kind, name, item.name, item.describe()))
+        for signature, item in new_keys.items():
+            if signature not in old_keys:
+                changes.append(Change("add", kind, name, item.name, item.describe()))
+    return changes
+
+
+def _cols(columns: tuple[str, ...]) -> str:
+    return f"({', '.join(columns)})"
+
+
+def _column_signature(column: Column) -> tuple[Any, ...]:
+    return (column.type, column.nullable, column.default)
+
+
+def _signature(item: Any) -> tuple[Any, ...]:
+    if isinstance(item, ForeignKey):
+        return (item.columns, item.referred_table, item.referred_columns, item.ondelete)
+    if isinstance(item, Index):
+        return (item.columns, item.unique)
+    return (item.columns,)
+
+
+def dropped(before: Schema, after: Schema) -> list[tuple[str, str | None]]:
+    """(table, None) for every table removed, (table, column) for every column removed."""
+    lost: list[tuple[str, str | None]] = []
+    for change in diff(before, after):
+        if change.action == "remove" and change.kind == "table":
+            lost.append((change.table, None))
+        elif change.action == "remove" and change.kind == "column":
+            lost.append((change.table, change.name))
+    return lost

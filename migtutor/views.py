@@ -1,0 +1,186 @@
+"""Rich views of issue 4's data: the revision graph, schema tables, schema diffs, data at stake,
+`--explain` plans and doctor findings. Printing goes through `render`'s consoles, so
+`--no-color` and NO_COLOR apply. Other modules may call these (lessons, reset, demo).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from migtutor import render
+
+if TYPE_CHECKING:
+    from migtutor.doctor import Finding
+    from migtutor.explain import Plan
+    from migtutor.migrate import Revision
+    from migtutor.safety import Loss
+    from migtutor.schema import Change, Schema, Table
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+# -- graph ---------------------------------------------------------------------------------------
+
+
+def graph(revisions: list[Revision], current_known: bool = True) -> None:
+    from migtutor.graph import layout
+
+    if not revisions:
+        render.line('No revisions yet. Create one with: migtutor revision -m "create posts table"')
+        return
+    rows = layout(revisions)
+    width = max(len(row.prefix) for row in rows)
+    for row in rows:
+        prefix = row.prefix.ljust(width)
+        if row.revision is None:
+            render.markup(f"[magenta]{_escape(prefix)}[/]")
+            continue
+        rev = row.revision
+        markers = []
+        if rev.is_head:
+            markers.append("[bold green](head)[/]")
+        if rev.is_current:
+            markers.append("[bold cyan](current)[/]")
+        if rev.is_merge_point:
+            markers.append("[magenta](merge point)[/]")
+        if rev.is_branch_point:
+            markers.append("[magenta](branch point)[/]")
+        tags = " ".join(markers)
+        render.markup(
+            f"[magenta]{_escape(prefix)}[/] [bold yellow]{_escape(render.short(rev.revision))}[/]"
+            f" {tags}{' ' if tags else ''}{_escape(rev.message)}"
+        )
+    if not any(rev.is_current for rev in revisions):
+        if current_known:
+            render.note("The database is at <base>: no revision is applied yet.")
+        else:
+            render.note("The database is not reachable, so the current revision is not marked.")
+
+
+# -- schema --------------------------------------------------------------------------------------
+
+
+def schema(snapshot: Schema, only: str | None = None) -> None:
+    names = [only] if only else snapshot.table_names
+    if not names:
+        render.line(
+            "The database has no tables yet. `migtutor upgrade head` applies your revisions."
+        )
+        return
+    for name in names:
+        table(snapshot.tables[name])
+
+
+def _rows(count: int | None) -> str:
+    if count is None:
+        return ""
+    return f"{count} row" + ("" if count == 1 else "s")
+
+
+def table(tbl: Table) -> None:
+    from rich.table import Table as RichTable
+
+    foreign = {column: fk for fk in tbl.foreign_keys for column in fk.columns}
+    unique = {u.columns[0] for u in tbl.unique if len(u.columns) == 1}
+    title = f"[bold]{_escape(tbl.name)}[/] [dim]({_rows(tbl.row_count)})[/]"
+    if tbl.name == "alembic_version":
+        title += " [dim]Alembic's record of the applied revision[/]"
+    view = RichTable(title=title, title_justify="left", show_edge=True, header_style="bold")
+    for heading in ("column", "type", "null", "default", "key"):
+        view.add_column(heading)
+    for column in tbl.columns:
+        keys = []
+        if column.primary_key:
+            keys.append("PK")
+        if column.name in unique:
+            keys.append("UNIQUE")
+        if column.name in foreign:
+            fk = foreign[column.name]
+            keys.append(f"FK -> {fk.referred_table}.{', '.join(fk.referred_columns)}")
+        view.add_row(
+            _escape(column.name),
+            _escape(column.type),
+            "NULL" if column.nullable else "NOT NULL",
+            _escape(column.default or ""),
+            _escape(" ".join(keys)),
+        )
+    render.console().print(view)
+    constraints = []
+    if tbl.primary_key:
+        name = f" {tbl.primary_key_name}" if tbl.primary_key_name else ""
+        constraints.append(f"PRIMARY KEY{name} ({', '.join(tbl.primary_key)})")
+    for u in tbl.unique:
+        constraints.append((f"{u.name}: " if u.name else "") + u.describe())
+    for fk in tbl.foreign_keys:
+        text = "FOREIGN KEY " + (f"{fk.name} " if fk.name else "") + fk.describe()
+        if not fk.ondelete:
+            text += " (no ON DELETE: deleting a referenced row fails)"
+        constraints.append(text)
+    for ix in tbl.indexes:
+        constraints.append((f"{ix.name}: " if ix.name else "") + ix.describe())
+    for text in constraints:
+        render.markup(f"  [dim]{_escape(text)}[/]")
+    render.line()
+
+
+def changes(items: list[Change]) -> None:
+    """The schema diff after upgrade, downgrade or stamp: green added, red removed."""
+    if not items:
+        render.markup("[dim]Schema unchanged.[/]")
+        return
+    render.markup("[bold]Schema changes:[/]")
+    colour = {"add": "green", "remove": "red", "modify": "yellow"}
+    for change in items:
+        render.markup(f"  [{colour[change.action]}]{_escape(str(change))}[/]")
+
+
+# -- safety --------------------------------------------------------------------------------------
+
+
+def losses(items: list[Loss], verb: str) -> None:
+    console = render.console(stderr=True)
+    console.print(f"[bold yellow]This {verb} destroys data:[/]")
+    for loss in items:
+        console.print(f"  [red]{_escape(loss.text)}[/]")
+
+
+# -- explain -------------------------------------------------------------------------------------
+
+
+def plan(p: Plan) -> None:
+    from rich.syntax import Syntax
+
+    render.markup("[bold]Plain Alembic:[/]")
+    render.line(f"  {p.command}")
+    if p.note:
+        render.markup(f"  [dim]{_escape(p.note)}[/]")
+    if p.steps:
+        render.markup("[bold]Revisions, in the order they run:[/]")
+        for number, step in enumerate(p.steps, start=1):
+            render.line(f"  {number}. {step}")
+    elif p.steps is not None:
+        render.line("No revision to run: the database is already there.")
+    if p.sql:
+        render.markup(f"[bold]The SQL (from `{_escape(p.sql_command)}`):[/]")
+        render.console().print(Syntax(p.sql.strip(), "sql", theme="ansi_dark"))
+    render.line()
+
+
+# -- doctor --------------------------------------------------------------------------------------
+
+
+def findings(items: list[Finding]) -> None:
+    icon = {"ok": "[green]ok[/]", "info": "[cyan]info[/]", "problem": "[bold red]problem[/]"}
+    for finding in items:
+        render.markup(f"{icon[finding.level]}  {_escape(finding.message)}")
+        if finding.fix:
+            render.markup(f"       [bold]fix:[/] {_escape(finding.fix)}")
+    problems = sum(1 for finding in items if finding.level == "problem")
+    if problems:
+        render.markup(f"\n[bold red]{problems} problem{'s' if problems > 1 else ''} found.[/]")
+    else:
+        render.markup("\n[green]All checks passed.[/]")
