@@ -1,0 +1,161 @@
+"""A revision that fails halfway rolls back alone, on SQLite and on PostgreSQL.
+
+Each revision runs in its own transaction (SQLite's DDL made transactional by migtutor's engine):
+the failing revision leaves schema, rows and alembic_version exactly as they were before it, the
+revisions before it in the same command stay applied, and the message names the failed revision
+and where the database now is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from revision_files import assert_clean_failure, snapshot, version_rows, write_revision
+
+CREATE_T1 = """
+op.create_table(
+    "t1",
+    sa.Column("id", sa.Integer(), primary_key=True),
+    sa.Column("name", sa.String(50), nullable=False),
+    sa.Column("old", sa.Integer(), nullable=True),
+)
+op.execute("INSERT INTO t1 (id, name, old) VALUES (1, 'kept', 7)")
+"""
+
+# Good operations of every kind (including a batch table copy on SQLite), then a bad one.
+HALF_DONE = """
+op.create_table("t2", sa.Column("id", sa.Integer(), primary_key=True))
+op.add_column("t1", sa.Column("extra", sa.String(20), nullable=True))
+op.execute("UPDATE t1 SET name = 'changed'")
+with op.batch_alter_table("t1") as batch:
+    batch.drop_column("old")
+op.create_index("ix_t1_name", "t1", ["name"])
+op.drop_table("no_such_table")
+"""
+
+
+def _ws(workspace: Path, url: str) -> list[str]:
+    return ["--no-color", "-w", str(workspace), "-d", url]
+
+
+@pytest.fixture
+def two_revisions(workspace: Path) -> Path:
+    write_revision(workspace, "aaa1", None, CREATE_T1, 'op.drop_table("t1")', "create t1")
+    write_revision(workspace, "bbb2", "aaa1", HALF_DONE, "pass", "half done")
+    return workspace
+
+
+def test_failing_revision_rolls_back_alone_and_earlier_ones_stay(
+    cli, two_revisions: Path, database_url: str
+) -> None:
+    result = cli(*_ws(two_revisions, database_url), "upgrade", "head")
+
+    assert_clean_failure(result, "bbb2", "half done", "no_such_table", "now at aaa1")
+    tables = snapshot(database_url)
+    assert sorted(tables) == ["alembic_version", "t1"]
+    assert [column[0] for column in tables["t1"]["columns"]] == ["id", "name", "old"]
+    assert tables["t1"]["rows"] == [(1, "kept", 7)]
+    assert tables["alembic_version"]["rows"] == [("aaa1",)]
+
+
+def test_failing_revision_leaves_the_database_exactly_as_before(
+    cli, two_revisions: Path, database_url: str
+) -> None:
+    ws = _ws(two_revisions, database_url)
+    assert cli(*ws, "upgrade", "aaa1").exit_code == 0
+    before = snapshot(database_url)
+
+    result = cli(*ws, "upgrade", "head")
+
+    assert_clean_failure(result, "bbb2", "rolled back", "aaa1")
+    assert snapshot(database_url) == before
+    assert cli(*ws, "--json", "current").json()["current"] == ["aaa1"]
+
+    # Once the revision is fixed, the same command completes it.
+    fixed = (two_revisions / "migrations" / "versions" / "bbb2.py").read_text()
+    (two_revisions / "migrations" / "versions" / "bbb2.py").write_text(
+        fixed.replace('op.drop_table("no_such_table")', "")
+    )
+    assert cli(*ws, "upgrade", "head").exit_code == 0
+    after = snapshot(database_url)
+    assert [column[0] for column in after["t1"]["columns"]] == ["id", "name", "extra"]
+    assert after["t1"]["rows"] == [(1, "changed", None)]
+    assert version_rows(database_url) == ["bbb2"]
+
+
+def test_python_error_inside_upgrade_is_rolled_back_and_named(
+    cli, workspace: Path, database_url: str
+) -> None:
+    write_revision(workspace, "aaa1", None, CREATE_T1, 'op.drop_table("t1")', "create t1")
+    write_revision(
+        workspace,
+        "ccc3",
+        "aaa1",
+        'op.create_table("t3", sa.Column("id", sa.Integer(), primary_key=True))\n'
+        'raise RuntimeError("the learner forgot something")',
+        message="python error",
+    )
+    ws = _ws(workspace, database_url)
+    assert cli(*ws, "upgrade", "aaa1").exit_code == 0
+    before = snapshot(database_url)
+
+    result = cli(*ws, "upgrade", "head")
+
+    assert_clean_failure(result, "ccc3", "the learner forgot something", "now at aaa1")
+    assert snapshot(database_url) == before
+
+
+def test_first_revision_failing_leaves_an_empty_database_empty(
+    cli, workspace: Path, database_url: str
+) -> None:
+    write_revision(
+        workspace,
+        "aaa1",
+        None,
+        'op.create_table("t1", sa.Column("id", sa.Integer(), primary_key=True))\n'
+        'op.execute("INSERT INTO missing VALUES (1)")',
+        message="broken first",
+    )
+    result = cli(*_ws(workspace, database_url), "upgrade", "head")
+
+    assert_clean_failure(result, "aaa1", "broken first", "base")
+    assert snapshot(database_url) == {}
+
+
+def test_failing_downgrade_keeps_the_revisions_it_could_not_undo(
+    cli, workspace: Path, database_url: str
+) -> None:
+    write_revision(
+        workspace,
+        "aaa1",
+        None,
+        CREATE_T1,
+        'op.drop_table("t1")\nop.drop_table("no_such_table")',
+        "create t1",
+    )
+    write_revision(
+        workspace,
+        "bbb2",
+        "aaa1",
+        'op.create_table("t2", sa.Column("id", sa.Integer(), primary_key=True))',
+        'op.drop_table("t2")',
+        "create t2",
+    )
+    ws = _ws(workspace, database_url)
+    assert cli(*ws, "upgrade", "head").exit_code == 0
+
+    result = cli(*ws, "downgrade", "base")
+
+    assert_clean_failure(result, "aaa1", "downgrade", "now at aaa1")
+    tables = snapshot(database_url)
+    assert sorted(tables) == ["alembic_version", "t1"]
+    assert tables["t1"]["rows"] == [(1, "kept", 7)]
+    assert tables["alembic_version"]["rows"] == [("aaa1",)]
+
+
+def test_json_failure_keeps_stdout_clean(cli, two_revisions: Path, database_url: str) -> None:
+    result = cli(*_ws(two_revisions, database_url), "--json", "upgrade", "head")
+
+    assert_clean_failure(result, "bbb2", "aaa1")
+    assert version_rows(database_url) == ["aaa1"]
