@@ -1,0 +1,191 @@
+"""Commands for instructors and demos: `reset`, `class ...` and `demo` (issue 5).
+
+`register(app)` adds them to the Typer app; cli.py calls it once. Only typer and the standard
+library are imported at the top: the work happens in reset.py, classroom.py and demo.py.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from migtutor import render
+from migtutor.errors import MigtutorError
+
+if TYPE_CHECKING:
+    from migtutor.cli import State
+    from migtutor.reset import FilePlan, Inventory, ResetOutcome, Target
+
+
+def _state(ctx: typer.Context) -> State:
+    from migtutor.cli import state
+
+    return state(ctx)
+
+
+def _rows(count: int | None) -> str:
+    if count is None:
+        return "rows unknown"
+    return f"{count} row" + ("" if count == 1 else "s")
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def confirm_or_refuse(question: str, yes: bool, refusal: str) -> None:
+    """Ask on a terminal; without one (and without --yes) refuse with `refusal`."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise MigtutorError(
+            f"{refusal} Nothing was changed. There is no terminal to ask for confirmation on: "
+            "run the command again with --yes to go ahead."
+        )
+    if not typer.confirm(question, default=False, err=True):
+        raise MigtutorError("Cancelled: nothing was changed.")
+
+
+# -- reset ---------------------------------------------------------------------------------------
+
+TargetOption = Annotated[
+    str,
+    typer.Option(
+        "--to",
+        help="base (empty), head, lesson:N (the start of lesson N) or a reference revision id.",
+    ),
+]
+
+
+def reset(
+    ctx: typer.Context,
+    to: TargetOption = "base",
+    seed: Annotated[
+        bool, typer.Option("--seed", help="Insert a small sample data set that fits the target.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before removing.")] = False,
+    all_objects: Annotated[
+        bool,
+        typer.Option("--all", help="Remove every table, view, sequence and type, not only ours."),
+    ] = False,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a database that is not on this machine.")
+    ] = False,
+    keep_scripts: Annotated[
+        bool,
+        typer.Option(
+            "--keep-scripts", help="Leave the workspace's migrations/versions/ files alone."
+        ),
+    ] = False,
+) -> None:
+    """Put the database at the start of any lesson, whatever state it is in.
+
+    Removes the course's tables (posts, users, votes), their sequences and types, and
+    alembic_version, then applies the course's reference revisions up to the target, all in
+    one transaction. Your own revision files move to .migtutor/backup/ (never deleted) and
+    the reference revisions the database now has are copied into migrations/versions/.
+    """
+    from migtutor import reset as resetting
+
+    st = _state(ctx)
+    target = resetting.parse_target(to)
+    database = st.database
+    resetting.require_local(database.url, allow_remote, database.masked_url)
+    found = resetting.preview(database, all_objects)
+    files = None if keep_scripts else resetting.plan_files(st.workspace, target)
+    if not yes:
+        if not st.json:
+            show_reset_plan(st.describe_database(), target, found, files)
+        confirm_or_refuse("Reset the database?", yes, _refusal(found))
+    outcome = resetting.reset_database(
+        database, target, seed=seed, all_objects=all_objects, files=files
+    )
+    if st.json:
+        render.emit_json(outcome.to_json())
+        return
+    show_reset_outcome(outcome)
+
+
+def _refusal(found: Inventory) -> str:
+    removed = found.removed
+    if not removed:
+        return "Reset would rebuild the course's tables."
+    rows = sum(t.rows or 0 for t in removed)
+    names = ", ".join(t.name for t in removed)
+    return f"Reset would remove {len(removed)} table(s) holding {rows} row(s) ({names})."
+
+
+def show_reset_plan(where: str, target: Target, found: Inventory, files: FilePlan | None) -> None:
+    from migtutor.reset import REFERENCE_IDS
+
+    render.markup(f"[bold]Reset[/] {render_escape(where)} to {render_escape(target.label)}.")
+    if not found.current:
+        render.line("It records no revision now (no alembic_version row).")
+    for rev in found.current:
+        known = "reference" if rev in REFERENCE_IDS else "a revision no course script knows"
+        render.line(f"It is now at revision {rev} ({known}).")
+    if found.removed or found.views or found.sequences or found.types:
+        render.markup("[bold red]This removes:[/]")
+        for table in found.removed:
+            render.line(f"  table    {table.name:<20} {_rows(table.rows)}")
+        for kind, names in (
+            ("view", found.views),
+            ("sequence", found.sequences),
+            ("type", found.types),
+        ):
+            for name in names:
+                render.line(f"  {kind:<8} {name}")
+    else:
+        render.line("There is nothing of the course's to remove.")
+    if found.kept:
+        render.line("It keeps (not the course's; --all would remove them too):")
+        for table in found.kept:
+            render.line(f"  table    {table.name:<20} {_rows(table.rows)}")
+    if target.revisions:
+        render.line(f"Then it applies the reference revisions {', '.join(target.revisions)}.")
+    if files is not None:
+        show_file_plan(files, planned=True)
+
+
+def show_file_plan(files: FilePlan, planned: bool) -> None:
+    move, copy, remove = (
+        ("moves", "copies", "removes") if planned else ("moved", "copied", "removed")
+    )
+    if files.move:
+        names = ", ".join(p.name for p in files.move)
+        render.line(f"Revision files: {move} {names} to {files.backup} (nothing is deleted).")
+    if files.remove:
+        names = ", ".join(p.name for p in files.remove)
+        render.line(f"Revision files: {remove} the unchanged reference copies {names}.")
+    if files.copy:
+        names = ", ".join(p.name for p in files.copy)
+        render.line(f"Revision files: {copy} the reference {names} into {files.versions}.")
+
+
+def render_escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def show_reset_outcome(outcome: ResetOutcome) -> None:
+    removed = outcome.removed.removed
+    if removed:
+        render.line("Removed: " + ", ".join(f"{t.name} ({_rows(t.rows)})" for t in removed))
+    for applied in outcome.applied:
+        render.markup(f"[bold]upgrade[/] {applied.revision}, {render_escape(applied.message)}")
+    if outcome.seeded:
+        render.line(
+            "Sample data: " + ", ".join(f"{n} {table}" for table, n in outcome.seeded.items())
+        )
+    if outcome.files is not None:
+        show_file_plan(outcome.files, planned=False)
+    render.markup(
+        f"[green]The database is now at[/] [bold]{render_escape(outcome.target.label)}[/]."
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("reset")(reset)

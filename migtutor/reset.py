@@ -1,0 +1,578 @@
+"""`migtutor reset`: put a database at the start of any lesson, whatever state it is in.
+
+Reset never walks the learner's revisions (they may be broken, half applied or unknown to the
+scripts). It removes what the course owns -- the course's tables (posts, users, votes), their
+sequences and enum types, and `alembic_version` -- and then runs the course's *reference*
+revisions (`migrations/versions/` of the course, through the course's `alembic.ini`) up to the
+target. Dropping, migrating and seeding happen in one transaction: an error or Ctrl-C leaves the
+database exactly as it was.
+
+A learner workspace's own revision files cannot describe a database that reset moved to a
+reference revision, so, unless told to keep them, reset moves the learner's files out of
+`migrations/versions/` into `.migtutor/backup/versions-N/` (nothing is deleted) and copies in the
+reference revisions that the database now has.
+
+This module prints nothing: it returns plain data for `cli_instructor` to render.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from migtutor.errors import MigtutorError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from migtutor.settings import DatabaseSettings
+
+# The course's reference revisions, in lesson order: lesson N starts after REFERENCE_IDS[:N-1].
+REFERENCE_IDS: tuple[str, ...] = ("l1_posts", "l2_content", "l3_users", "l4_owner_fk", "l5_votes")
+LESSON_COUNT = len(REFERENCE_IDS)
+# The tables the course creates, dependants first (the order they can be dropped in).
+COURSE_TABLES: tuple[str, ...] = ("votes", "posts", "users")
+VERSION_TABLE = "alembic_version"
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+# What each reference state holds: table -> columns. A test checks this against the scripts.
+_POSTS = ("id", "title")
+_STATES: dict[str | None, dict[str, tuple[str, ...]]] = {
+    None: {},
+    "l1_posts": {"posts": _POSTS},
+    "l2_content": {"posts": (*_POSTS, "content")},
+    "l3_users": {
+        "posts": (*_POSTS, "content"),
+        "users": ("id", "email", "password", "created_at"),
+    },
+    "l4_owner_fk": {
+        "posts": (*_POSTS, "content", "owner_id"),
+        "users": ("id", "email", "password", "created_at"),
+    },
+    "l5_votes": {
+        "posts": (*_POSTS, "content", "owner_id"),
+        "users": ("id", "email", "password", "created_at"),
+        "votes": ("user_id", "post_id"),
+    },
+}
+REFERENCE_SCHEMAS: dict[str | None, dict[str, frozenset[str]]] = {
+    rev: {table: frozenset(columns) for table, columns in tables.items()}
+    for rev, tables in _STATES.items()
+}
+
+
+# -- the course's reference scripts -------------------------------------------------------------
+
+
+def course_root() -> Path:
+    """The directory holding the course's alembic.ini and migrations/ (the project checkout)."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "alembic.ini").is_file() or not (root / "migrations" / "versions").is_dir():
+        raise MigtutorError(
+            f"The course's reference revisions are not in {root} (alembic.ini and "
+            "migrations/versions/). Install migtutor from its source checkout (pip install -e .)."
+        )
+    return root
+
+
+def reference_ini() -> Path:
+    return course_root() / "alembic.ini"
+
+
+def reference_versions() -> Path:
+    return course_root() / "migrations" / "versions"
+
+
+def reference_file(revision: str) -> Path:
+    matches = sorted(reference_versions().glob(f"{revision}_*.py"))
+    if not matches:
+        raise MigtutorError(f"The reference revision file for {revision} is missing.")
+    return matches[0]
+
+
+# -- targets ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where reset goes: `revision` None means base (an empty schema)."""
+
+    spec: str
+    revision: str | None
+
+    @property
+    def lesson(self) -> int:
+        """The lesson this state is the start of; LESSON_COUNT + 1 means the course is done."""
+        return lesson_of(self.revision) or 1
+
+    @property
+    def label(self) -> str:
+        return describe_state(self.revision)
+
+    @property
+    def revisions(self) -> tuple[str, ...]:
+        """The reference revisions applied in this state, oldest first."""
+        if self.revision is None:
+            return ()
+        return REFERENCE_IDS[: REFERENCE_IDS.index(self.revision) + 1]
+
+
+def lesson_of(revision: str | None) -> int | None:
+    """The lesson a reference revision is the start of (l1_posts -> 2), None if not reference."""
+    if revision is None:
+        return 1
+    if revision in REFERENCE_IDS:
+        return REFERENCE_IDS.index(revision) + 2
+    return None
+
+
+def describe_state(revision: str | None) -> str:
+    if revision is None:
+        return "base (empty schema, start of lesson 1)"
+    lesson = lesson_of(revision)
+    if lesson is None:
+        return revision
+    if lesson > LESSON_COUNT:
+        return f"{revision} (head: the course is finished)"
+    return f"{revision} (start of lesson {lesson})"
+
+
+def parse_target(spec: str) -> Target:
+    """`base`, `head`, `lesson:N` (1..5) or a reference revision id."""
+    text = spec.strip().lower()
+    if text == "base":
+        return Target(spec, None)
+    if text == "head":
+        return Target(spec, REFERENCE_IDS[-1])
+    if text.startswith("lesson:"):
+        number = text.partition(":")[2]
+        if not number.isdigit() or not 1 <= int(number) <= LESSON_COUNT:
+            raise MigtutorError(
+                f"{spec!r} is not a lesson: use lesson:1 to lesson:{LESSON_COUNT} (the state at "
+                "the start of that lesson), or head for the finished course."
+            )
+        index = int(number) - 1
+        return Target(spec, REFERENCE_IDS[index - 1] if index else None)
+    if text in REFERENCE_IDS:
+        return Target(spec, text)
+    raise MigtutorError(
+        f"Unknown reset target {spec!r}. Use base, head, lesson:N (1 to {LESSON_COUNT}) or a "
+        f"reference revision id ({', '.join(REFERENCE_IDS)})."
+    )
+
+
+# -- where the database is ----------------------------------------------------------------------
+
+
+def is_local(url: str) -> bool:
+    """SQLite files, Unix sockets and loopback hosts are local."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return True
+    host = parsed.host or parsed.query.get("host") or ""
+    if isinstance(host, tuple):
+        host = host[0] if host else ""
+    return not host or host.startswith("/") or host.lower() in LOCAL_HOSTS
+
+
+def require_local(url: str, allow_remote: bool, masked: str) -> None:
+    if not allow_remote and not is_local(url):
+        raise MigtutorError(
+            f"{masked} is not on this machine. Resetting removes tables, so migtutor only does it "
+            "to local databases; add --allow-remote if you really mean that server."
+        )
+
+
+# -- inventory ----------------------------------------------------------------------------------
+
+
+@dataclass
+class TableInfo:
+    name: str
+    rows: int | None
+    owned: bool  # a course table (or alembic_version): reset removes it
+
+
+@dataclass
+class Inventory:
+    """What is in the database now, and what reset would remove."""
+
+    tables: list[TableInfo] = field(default_factory=list)
+    current: list[str] = field(default_factory=list)
+    views: list[str] = field(default_factory=list)
+    sequences: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    all_objects: bool = False
+
+    @property
+    def removed(self) -> list[TableInfo]:
+        return [table for table in self.tables if table.owned]
+
+    @property
+    def kept(self) -> list[TableInfo]:
+        return [table for table in self.tables if not table.owned]
+
+    @property
+    def unknown_revisions(self) -> list[str]:
+        return [rev for rev in self.current if rev not in REFERENCE_IDS]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "current": self.current,
+            "remove": {
+                "tables": [{"name": t.name, "rows": t.rows} for t in self.removed],
+                "views": self.views,
+                "sequences": self.sequences,
+                "types": self.types,
+            },
+            "keep": [{"name": t.name, "rows": t.rows} for t in self.kept],
+        }
+
+
+def _quote(connection: Connection, name: str) -> str:
+    return connection.dialect.identifier_preparer.quote_identifier(name)
+
+
+def inventory(connection: Connection, all_objects: bool = False) -> Inventory:
+    """Tables (with row counts), the recorded revision, and what reset would remove."""
+    import sqlalchemy as sa
+
+    inspector = sa.inspect(connection)
+    owned_names = {*COURSE_TABLES, VERSION_TABLE}
+    result = Inventory(all_objects=all_objects)
+    for name in sorted(inspector.get_table_names()):
+        rows = _count(connection, name)
+        result.tables.append(TableInfo(name, rows, all_objects or name in owned_names))
+    if VERSION_TABLE in {t.name for t in result.tables}:
+        columns = {c["name"] for c in inspector.get_columns(VERSION_TABLE)}
+        if "version_num" in columns:
+            rows = connection.execute(
+                sa.text(f"SELECT version_num FROM {_quote(connection, VERSION_TABLE)}")
+            )
+            result.current = sorted(str(row[0]) for row in rows)
+    if all_objects:
+        result.views = sorted(inspector.get_view_names())
+    if connection.dialect.name == "postgresql":
+        course_tables = [t.name for t in result.removed]
+        sequences = inspector.get_sequence_names()
+        result.sequences = sorted(
+            name
+            for name in sequences
+            if all_objects
+            or any(name.startswith(f"{t}_") and name.endswith("_seq") for t in COURSE_TABLES)
+        )
+        enums = {enum["name"] for enum in inspector.get_enums()}
+        if not all_objects:
+            used: set[str] = set()
+            for table in course_tables:
+                for column in inspector.get_columns(table):
+                    name = getattr(column["type"], "name", None)
+                    if name in enums:
+                        used.add(name)
+            enums = used
+        result.types = sorted(enums)
+    return result
+
+
+def _count(connection: Connection, table: str) -> int | None:
+    import sqlalchemy as sa
+
+    nested = connection.begin_nested() if connection.in_transaction() else None
+    try:
+        value = connection.execute(sa.text(f"SELECT count(*) FROM {_quote(connection, table)}"))
+        count = int(value.scalar_one())
+    except Exception:
+        if nested is not None:
+            nested.rollback()
+        return None
+    if nested is not None:
+        nested.commit()
+    return count
+
+
+def _drop(connection: Connection, found: Inventory) -> None:
+    import sqlalchemy as sa
+
+    postgres = connection.dialect.name == "postgresql"
+    cascade = " CASCADE" if postgres else ""
+    for view in found.views:
+        connection.execute(sa.text(f"DROP VIEW IF EXISTS {_quote(connection, view)}{cascade}"))
+    order = {name: index for index, name in enumerate(COURSE_TABLES)}
+    tables = sorted((t.name for t in found.removed), key=lambda n: (order.get(n, -1), n))
+    if postgres and tables:
+        names = ", ".join(_quote(connection, name) for name in tables)
+        connection.execute(sa.text(f"DROP TABLE IF EXISTS {names} CASCADE"))
+    else:
+        for name in tables:
+            connection.execute(sa.text(f"DROP TABLE IF EXISTS {_quote(connection, name)}"))
+    for sequence in found.sequences:
+        connection.execute(sa.text(f"DROP SEQUENCE IF EXISTS {_quote(connection, sequence)}"))
+    for type_name in found.types:
+        connection.execute(sa.text(f"DROP TYPE IF EXISTS {_quote(connection, type_name)}"))
+
+
+# -- the reset itself ---------------------------------------------------------------------------
+
+
+@dataclass
+class Applied:
+    revision: str
+    message: str
+
+
+@dataclass
+class ResetOutcome:
+    target: Target
+    removed: Inventory
+    applied: list[Applied]
+    current: list[str]
+    seeded: dict[str, int]
+    files: FilePlan | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target.spec,
+            "revision": self.target.revision,
+            "lesson": self.target.lesson,
+            "removed": self.removed.to_json()["remove"],
+            "kept": [t.name for t in self.removed.kept],
+            "applied": [{"revision": a.revision, "message": a.message} for a in self.applied],
+            "current": self.current,
+            "seeded": self.seeded,
+            "files": self.files.to_json() if self.files else None,
+        }
+
+
+def rebuild(
+    connection: Connection,
+    target: Target,
+    *,
+    seed: bool = False,
+    all_objects: bool = False,
+    url: str,
+) -> tuple[Inventory, list[Applied], dict[str, int]]:
+    """Drop the course's objects and run the reference revisions to `target`, on `connection`.
+
+    The caller owns the transaction (it must be open): nothing is committed here.
+    """
+    from alembic import command
+
+    from migtutor.alembic_config import build_config
+
+    found = inventory(connection, all_objects)
+    _drop(connection, found)
+    applied: list[Applied] = []
+
+    def record(*, step: Any, **_: Any) -> None:
+        applied.append(Applied(step.up_revision_id or "", _message(step.up_revision_id)))
+
+    if target.revision is not None:
+        config = build_config(
+            course_root(),
+            url,
+            connection=connection,
+            attributes={"on_version_apply": record},
+            ini=reference_ini(),
+        )
+        command.upgrade(config, target.revision)
+    seeded = seed_data(connection) if seed else {}
+    return found, applied, seeded
+
+
+def _message(revision: str | None) -> str:
+    if not revision:
+        return ""
+    first = reference_file(revision).read_text(encoding="utf-8").lstrip('"\n').splitlines()
+    return first[0].strip() if first else ""
+
+
+def reset_database(
+    database: DatabaseSettings,
+    target: Target,
+    *,
+    seed: bool = False,
+    all_objects: bool = False,
+    files: FilePlan | None = None,
+) -> ResetOutcome:
+    """Reset the database in one transaction, then bring the workspace's scripts in line."""
+    from migtutor.database import create_engine
+
+    engine = create_engine(database.url)
+    try:
+        with engine.connect() as connection:
+            with connection.begin():
+                found, applied, seeded = rebuild(
+                    connection, target, seed=seed, all_objects=all_objects, url=database.url
+                )
+            current = read_current(connection)
+    finally:
+        engine.dispose()
+    if files is not None:
+        apply_files(files)
+    return ResetOutcome(target, found, applied, current, seeded, files)
+
+
+def read_current(connection: Connection) -> list[str]:
+    from alembic.runtime.migration import MigrationContext
+
+    heads = MigrationContext.configure(connection).get_current_heads()
+    if connection.in_transaction():
+        connection.rollback()
+    return sorted(heads)
+
+
+def preview(database: DatabaseSettings, all_objects: bool = False) -> Inventory:
+    """What reset would remove, read without changing anything."""
+    from migtutor.database import create_engine
+
+    engine = create_engine(database.url)
+    try:
+        with engine.connect() as connection:
+            found = inventory(connection, all_objects)
+            connection.rollback()
+    finally:
+        engine.dispose()
+    return found
+
+
+# -- sample data --------------------------------------------------------------------------------
+
+SEED_USERS = (
+    {"id": 1, "email": "ada@example.com", "password": "sample-hash-ada"},
+    {"id": 2, "email": "grace@example.com", "password": "sample-hash-grace"},
+    {"id": 3, "email": "linus@example.com", "password": "sample-hash-linus"},
+)
+SEED_POSTS = (
+    {"id": 1, "title": "Hello, migrations", "content": "My first post.", "owner_id": 1},
+    {"id": 2, "title": "Why Alembic", "content": "Schemas change; data stays.", "owner_id": 1},
+    {"id": 3, "title": "Downgrades matter", "content": "Test them both ways.", "owner_id": 2},
+    {"id": 4, "title": "Foreign keys", "content": "Posts belong to users.", "owner_id": 3},
+)
+SEED_VOTES = (
+    {"user_id": 1, "post_id": 3},
+    {"user_id": 2, "post_id": 1},
+    {"user_id": 3, "post_id": 1},
+    {"user_id": 3, "post_id": 2},
+)
+SEED_CREATED_AT = "2026-01-01 09:00:00+00:00"
+
+
+def seed_data(connection: Connection) -> dict[str, int]:
+    """Insert the sample rows that fit the tables present; returns rows inserted per table."""
+    import datetime
+
+    import sqlalchemy as sa
+
+    created = datetime.datetime.fromisoformat(SEED_CREATED_AT)
+    inspector = sa.inspect(connection)
+    present = set(inspector.get_table_names())
+    counts: dict[str, int] = {}
+    for name, rows in (("users", SEED_USERS), ("posts", SEED_POSTS), ("votes", SEED_VOTES)):
+        if name not in present:
+            continue
+        table = sa.Table(name, sa.MetaData(), autoload_with=connection)
+        columns = set(table.columns.keys())
+        fitted = [
+            {key: value for key, value in row.items() if key in columns}
+            | ({"created_at": created} if "created_at" in columns else {})
+            for row in rows
+        ]
+        connection.execute(table.insert(), fitted)
+        counts[name] = len(fitted)
+        if connection.dialect.name == "postgresql" and "id" in columns:
+            connection.execute(
+                sa.text(
+                    "SELECT setval(pg_get_serial_sequence(:table, 'id'), "
+                    f"(SELECT max(id) FROM {_quote(connection, name)}))"
+                ),
+                {"table": name},
+            )
+    return counts
+
+
+# -- the learner's revision files ---------------------------------------------------------------
+
+
+@dataclass
+class FilePlan:
+    """Learner files to move into `backup`, reference files to copy into `versions`.
+
+    `remove` holds unchanged copies of reference revisions beyond the target: the course has
+    them, so they are deleted rather than backed up.
+    """
+
+    versions: Path
+    backup: Path
+    move: list[Path]
+    copy: list[Path]
+    remove: list[Path] = field(default_factory=list)
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.move or self.copy or self.remove)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "versions": str(self.versions),
+            "backup": str(self.backup) if self.move else None,
+            "moved": [p.name for p in self.move],
+            "copied": [p.name for p in self.copy],
+            "removed": [p.name for p in self.remove],
+        }
+
+
+def plan_files(workspace: Path, target: Target) -> FilePlan | None:
+    """What reset does to a learner workspace's scripts, or None when there is nothing to do.
+
+    Files that are exactly the reference revisions the target needs stay; every other `.py`
+    file in migrations/versions/ (the learner's own work) is moved to a numbered backup folder;
+    the missing reference revisions are copied in. The course's own checkout is left alone.
+    """
+    versions = workspace / "migrations" / "versions"
+    if not (workspace / "alembic.ini").is_file() or not versions.is_dir():
+        return None
+    try:
+        reference = reference_versions()
+    except MigtutorError:
+        return None
+    if versions.resolve() == reference.resolve():
+        return None
+    needed = {reference_file(rev).name: reference_file(rev) for rev in target.revisions}
+    others = {reference_file(rev).name: reference_file(rev) for rev in REFERENCE_IDS}
+    move, remove = [], []
+    for path in sorted(versions.glob("*.py")):
+        source = others.get(path.name)
+        if source is None or not filecmp.cmp(path, source, shallow=False):
+            move.append(path)  # the learner's own work (or an edited copy): kept in the backup
+        elif path.name in needed:
+            needed.pop(path.name)
+        else:
+            remove.append(path)  # an unchanged copy of a later reference revision
+    backups = workspace / ".migtutor" / "backup"
+    number = 1
+    while (backups / f"versions-{number}").exists():
+        number += 1
+    plan = FilePlan(versions, backups / f"versions-{number}", move, sorted(needed.values()), remove)
+    return plan if plan.changes else None
+
+
+def apply_files(plan: FilePlan) -> None:
+    try:
+        if plan.move:
+            plan.backup.mkdir(parents=True, exist_ok=False)
+            for path in plan.move:
+                shutil.move(str(path), plan.backup / path.name)
+        for path in plan.remove:
+            path.unlink()
+        for source in plan.copy:
+            shutil.copy2(source, plan.versions / source.name)
+    except OSError as exc:
+        raise MigtutorError(
+            f"The database was reset, but the revision files in {plan.versions} could not be "
+            f"updated: {exc.strerror} ({exc.filename}). Your own files are in {plan.backup} or "
+            "still in place; copy the reference revisions in by hand."
+        ) from exc
