@@ -465,6 +465,10 @@ from migtutor import cli_views  # noqa: E402  (graph, schema, doctor: issue 4)
 
 cli_views.register(app)
 
+from migtutor.cli_lesson import lesson_app  # noqa: E402  (the course: issue 3)
+
+app.add_typer(lesson_app, name="lesson")
+
 from migtutor import cli_instructor  # noqa: E402  (reset, class, demo: issue 5)
 
 cli_instructor.register(app)

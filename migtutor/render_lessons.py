@@ -1,0 +1,133 @@
+"""Rich views of the course: the lesson list, a step page, check results, hints, solutions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from migtutor import render
+
+if TYPE_CHECKING:
+    from migtutor.lessons import Lesson, Progress, Step
+
+_STATUS = {"done": "[green]done[/]", "current": "[bold cyan]current[/]", "todo": "[dim]to do[/]"}
+
+
+def _flat(text: str) -> str:
+    """A TOML paragraph wrapped for the file, as one line the terminal wraps itself."""
+    return " ".join(text.split())
+
+
+def bar(done: int, total: int, width: int = 30) -> str:
+    filled = round(width * done / total) if total else 0
+    return f"[green]{'#' * filled}[/][dim]{'-' * (width - filled)}[/]"
+
+
+def lesson_list(lessons: list[Lesson], progress: Progress) -> None:
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    table.add_column("#", justify="right")
+    table.add_column("Lesson")
+    table.add_column("Status")
+    table.add_column("Steps", justify="right")
+    for lesson in lessons:
+        table.add_row(
+            str(lesson.number),
+            render._escape(lesson.title),
+            _STATUS[progress.status(lesson)],
+            f"{progress.steps_done(lesson)}/{len(lesson.steps)}",
+        )
+    render.console().print(table)
+    done = sum(progress.steps_done(lesson) for lesson in lessons)
+    total = sum(len(lesson.steps) for lesson in lessons)
+    render.markup(f"\n{bar(done, total)} {done}/{total} steps")
+    if progress.finished(lessons):
+        render.markup(
+            "[green]Course complete.[/] Revisit any lesson with `migtutor lesson goto N`."
+        )
+    else:
+        render.line("Continue with: migtutor lesson show")
+
+
+def step_page(lesson: Lesson, step: Step, total_lessons: int) -> None:
+    from rich.markdown import Markdown
+    from rich.rule import Rule
+
+    console = render.console()
+    title = (
+        f"Lesson {lesson.number}/{total_lessons}: {render._escape(lesson.title)}"
+        f" - step {step.number} of {len(lesson.steps)}"
+    )
+    console.print(Rule(f"[bold]{title}[/]", align="left"))
+    if step.number == 1:
+        render.markup(f"[bold]Goal:[/] {render._escape(_flat(lesson.goal))}\n")
+    console.print(Markdown(step.text.strip()), soft_wrap=False)
+    if step.command:
+        render.markup("\n[bold]Run:[/]")
+        render.markup(f"  [bold cyan]{render._escape(step.command.strip())}[/]")
+    if step.code:
+        render.markup("\n[bold]Write:[/]")
+        code(step.code)
+    render.markup(
+        "\nWhen you are done: [bold]migtutor lesson check[/]   (stuck? migtutor lesson hint)"
+    )
+
+
+def code(source: str) -> None:
+    from rich.syntax import Syntax
+
+    render.console().print(
+        Syntax(source.strip("\n"), "python", theme="ansi_dark", background_color="default")
+    )
+
+
+def finished(lessons: list[Lesson]) -> None:
+    render.markup(
+        f"[bold green]You finished all {len(lessons)} lessons.[/] Your database and your "
+        "revision chain are the course's blog schema: posts, users and votes."
+    )
+    render.line(
+        "Revisit any lesson with `migtutor lesson goto N`; see them all: migtutor lesson list"
+    )
+
+
+def check_passed(lesson: Lesson, step: Step) -> None:
+    render.markup(f"[bold green]Step {step.number} of lesson {lesson.number} done.[/]")
+
+
+def lesson_completed(lesson: Lesson) -> None:
+    render.markup(f"[bold green]Lesson {lesson.number} ({render._escape(lesson.title)}) done.[/]")
+
+
+def check_failed(lesson: Lesson, step: Step, problems: list[str]) -> None:
+    render.markup(
+        f"[bold red]Not yet:[/] lesson {lesson.number}, step {step.number} has "
+        f"{len(problems)} unmet expectation{'s' if len(problems) != 1 else ''}:"
+    )
+    for problem in problems:
+        render.console().print(f"  [red]-[/] {render._escape(problem)}", soft_wrap=True)
+    render.markup(f"\n[bold]Hint:[/] {render._escape(_flat(step.hint))}")
+    render.line("Fix it, then run `migtutor lesson check` again.")
+
+
+def hint(lesson: Lesson, step: Step) -> None:
+    render.markup(f"[bold]Hint for lesson {lesson.number}, step {step.number}:[/]")
+    render.line(_flat(step.hint))
+    if step.mistakes:
+        render.markup("\n[bold]Common mistakes:[/]")
+        for mistake in step.mistakes:
+            render.markup(f"  [yellow]{render._escape(mistake.error)}[/]")
+            render.line(f"    {_flat(mistake.explain)}")
+
+
+def solution(lesson: Lesson, step: Step, root: Path) -> None:
+    render.markup(f"[bold]Solution for lesson {lesson.number}, step {step.number}:[/]")
+    if step.command:
+        render.markup(f"  [bold cyan]{render._escape(step.command.strip())}[/]")
+    if step.solution:
+        path = root / step.solution
+        render.markup(f"\n[dim]The course's reference: {render._escape(step.solution)}[/]")
+        code(path.read_text(encoding="utf-8"))
+    elif step.code:
+        code(step.code)
