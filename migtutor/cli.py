@@ -63,6 +63,11 @@ def _database_name(url: str) -> str:
 class MigtutorGroup(TyperGroup):
     """Turns every error into one clear paragraph on stderr and a non-zero exit."""
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+
+        pass  # prime(self, ctx)  # no Pydantic import just to parse str/bool/Path options (issue 7)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
@@ -351,10 +356,13 @@ def revision(
     depends_on: Annotated[
         str | None, typer.Option("--depends-on", help="Revision this one depends on.")
     ] = None,
+    explain: Annotated[bool, typer.Option("--explain", help=EXPLAIN_HELP)] = False,
 ) -> None:
     """Create a new revision file in migrations/versions/."""
     st = state(ctx)
     with st.migrator() as migrator:
+        if explain:
+            cli_views.explain_revision(st, migrator, message, autogenerate, head)
         created = migrator.revision(
             message,
             autogenerate=autogenerate,
@@ -364,6 +372,8 @@ def revision(
             branch_label=branch_label,
             depends_on=depends_on,
         )
+        if explain:
+            cli_views.explain_created(st, migrator, created)
     if st.json:
         render.emit_json(render.revision_to_json(created))
         return
@@ -396,6 +406,12 @@ def merge(
 # -- moving the database -----------------------------------------------------------------------
 
 RELATIVE_TARGETS = {"ignore_unknown_options": True}
+EXPLAIN_HELP = "First show the plain Alembic command, the revisions in order and their SQL."
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before losing data.")]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Do not print the schema changes.")
+]
+ExplainOption = Annotated[bool, typer.Option("--explain", help=EXPLAIN_HELP)]
 
 
 @app.command(context_settings=RELATIVE_TARGETS)
@@ -405,9 +421,12 @@ def upgrade(
     sql: Annotated[
         bool, typer.Option("--sql", help="Print the SQL instead of running it.")
     ] = False,
+    yes: YesOption = False,
+    quiet: QuietOption = False,
+    explain: ExplainOption = False,
 ) -> None:
     """Apply revisions up to TARGET (default: head)."""
-    _move(ctx, "upgrade", target, sql)
+    _move(ctx, "upgrade", target, sql, yes=yes, quiet=quiet, explain=explain)
 
 
 @app.command(context_settings=RELATIVE_TARGETS)
@@ -417,12 +436,12 @@ def downgrade(
     sql: Annotated[
         bool, typer.Option("--sql", help="Print the SQL instead of running it.")
     ] = False,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Do not ask before losing data.")
-    ] = False,
+    yes: YesOption = False,
+    quiet: QuietOption = False,
+    explain: ExplainOption = False,
 ) -> None:
     """Revert revisions down to TARGET."""
-    _move(ctx, "downgrade", target, sql)
+    _move(ctx, "downgrade", target, sql, yes=yes, quiet=quiet, explain=explain)
 
 
 @app.command()
@@ -430,16 +449,28 @@ def stamp(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="Revision to record, e.g. head or base.")],
     purge: Annotated[bool, typer.Option("--purge", help="Empty alembic_version first.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Record a revision in alembic_version without running any migration."""
     st = state(ctx)
     with st.migrator() as migrator:
+        before = snapshot_schema(migrator)
         result = migrator.stamp(target, purge=purge)
+        changes = diff_schema(before, migrator)
         heads = migrator.head_ids()
-    _report(st, "stamp", result, heads)
+    _report(st, "stamp", result, heads, changes=None if quiet else changes)
 
 
-def _move(ctx: typer.Context, verb: str, target: str, sql: bool) -> None:
+def _move(
+    ctx: typer.Context,
+    verb: str,
+    target: str,
+    sql: bool,
+    *,
+    yes: bool = False,
+    quiet: bool = False,
+    explain: bool = False,
+) -> None:
     st = state(ctx)
     with st.migrator() as migrator:
         if sql:
@@ -449,16 +480,52 @@ def _move(ctx: typer.Context, verb: str, target: str, sql: bool) -> None:
             else:
                 sys.stdout.write(text)
             return
-        result = migrator.upgrade(target) if verb == "upgrade" else migrator.downgrade(target)
+        # One process at a time per PostgreSQL database, from the plan to the last revision.
+        with migrator.locked(on_wait=cli_views.waiting_note):
+            plan = cli_views.explain_move(st, migrator, verb, target) if explain else None
+            losses = cli_views.guard_data_loss(migrator, verb, target, yes)
+            before = snapshot_schema(migrator)
+            result = migrator.upgrade(target) if verb == "upgrade" else migrator.downgrade(target)
+            changes = diff_schema(before, migrator)
         heads = migrator.head_ids()
-    _report(st, verb, result, heads)
+    _report(st, verb, result, heads, changes=None if quiet else changes, plan=plan, losses=losses)
 
 
-def _report(st: State, verb: str, result: Any, heads: list[str]) -> None:
+def snapshot_schema(migrator: Migrator) -> Any:
+    from migtutor.schema import snapshot
+
+    return snapshot(migrator.connection, row_counts=False)
+
+
+def diff_schema(before: Any, migrator: Migrator) -> list[Any]:
+    from migtutor.schema import diff
+
+    return diff(before, snapshot_schema(migrator))
+
+
+def _report(
+    st: State,
+    verb: str,
+    result: Any,
+    heads: list[str],
+    *,
+    changes: list[Any] | None = None,
+    plan: Any = None,
+    losses: list[Any] | None = None,
+) -> None:
     if st.json:
-        render.emit_json(render.outcome_to_json(result))
-    else:
-        render.outcome(verb, result, heads)
+        data = render.outcome_to_json(result)
+        if plan is not None:
+            data["explain"] = plan.to_json()
+        if losses:
+            data["data_lost"] = [loss.to_json() for loss in losses]
+        render.emit_json(data)
+        return
+    render.outcome(verb, result, heads)
+    if changes is not None:
+        from migtutor import views
+
+        views.changes(changes)
 
 
 from migtutor import cli_views  # noqa: E402  (graph, schema, doctor: issue 4)

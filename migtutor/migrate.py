@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
+import time
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migtutor.alembic_config import build_config, find_ini
-from migtutor.errors import MigtutorError
+from migtutor.errors import Interrupted, MigtutorError
 from migtutor.settings import DatabaseSettings
 
 if TYPE_CHECKING:
@@ -85,14 +88,20 @@ class Migrator:
         self._engine: Engine | None = None
         self._connection: Connection | None = None
         self._script: ScriptDirectory | None = None
+        self._lock_depth = 0
 
     # -- resources ---------------------------------------------------------------------------
 
     def __enter__(self) -> Migrator:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        try:
+            if isinstance(exc, KeyboardInterrupt) and self._connection is not None:
+                # Ctrl-C outside a move (a rehearsal, a preview): still say where the database is.
+                raise self._interrupted(None, exc) from None
+        finally:
+            self.close()
 
     def close(self) -> None:
         if self._connection is not None:
@@ -241,7 +250,23 @@ class Migrator:
     def stamp(self, target: str, purge: bool = False) -> Outcome:
         return self._move("stamp", target, purge=purge)
 
+    def locked(
+        self, on_wait: Callable[[], None] | None = None
+    ) -> contextlib.AbstractContextManager:
+        """Hold migtutor's PostgreSQL advisory lock (a no-op on SQLite); re-entrant.
+
+        Two processes migrating one database take turns: the second waits (calling `on_wait`
+        once) and, when it gets the lock, reads the current revision afresh, so it never
+        applies a revision twice. After MIGTUTOR_LOCK_TIMEOUT seconds (default 60) it gives up
+        with a clear error, having changed nothing.
+        """
+        return _advisory_lock(self, on_wait)
+
     def _move(self, verb: str, target: str, **options: Any) -> Outcome:
+        with self.locked():
+            return self._move_locked(verb, target, **options)
+
+    def _move_locked(self, verb: str, target: str, **options: Any) -> Outcome:
         from alembic import command
 
         before = self.current_heads()
@@ -266,6 +291,8 @@ class Migrator:
             with _scripts_loading(self):
                 getattr(command, verb)(config, target, **options)
             self.connection.commit()
+        except KeyboardInterrupt as exc:
+            raise self._interrupted(verb, exc) from None
         except MigtutorError:
             raise
         except Exception as exc:
@@ -283,6 +310,24 @@ class Migrator:
                 current=current,
             ) from exc
         return Outcome(steps=steps, current=self.current_heads(), before=before)
+
+    def _interrupted(self, verb: str | None, exc: BaseException) -> Interrupted:
+        """Ctrl-C: the running revision's transaction is rolled back; say where the database is."""
+        revision = self._failed_revision(exc)
+        during = f" during {verb}" if verb else ""
+        try:
+            self.connection.rollback()
+            current = self.current_heads()
+        except Exception:  # the interrupt broke the connection: ask on a new one
+            self.close()
+            current = self.current_heads()
+        where = ", ".join(current) or "base (no revision applied)"
+        running = f"revision {revision}" if revision else "the running transaction"
+        return Interrupted(
+            f"Interrupted (Ctrl-C){during}: {running} was rolled back and nothing of it "
+            f"was saved. The database is at {where}. Run the command again to continue.",
+            current=current,
+        )
 
     def _failed_revision(self, exc: BaseException) -> str | None:
         """The revision whose upgrade()/downgrade() raised, found in the traceback, or None."""
@@ -321,6 +366,63 @@ class Migrator:
         finally:
             self.connection.rollback()
         return []
+
+
+LOCK_KEY = 0x6D6967747574  # "migtut": one advisory lock per database for every migtutor
+DEFAULT_LOCK_TIMEOUT = 60.0
+
+
+def lock_timeout() -> float:
+    value = os.environ.get("MIGTUTOR_LOCK_TIMEOUT", "")
+    try:
+        return float(value) if value else DEFAULT_LOCK_TIMEOUT
+    except ValueError:
+        raise MigtutorError(
+            f"MIGTUTOR_LOCK_TIMEOUT must be a number of seconds, not {value!r}."
+        ) from None
+
+
+@contextlib.contextmanager
+def _advisory_lock(migrator: Migrator, on_wait: Callable[[], None] | None) -> Iterator[None]:
+    connection = migrator.connection
+    if connection.dialect.name != "postgresql" or migrator._lock_depth:
+        migrator._lock_depth += 1
+        try:
+            yield
+        finally:
+            migrator._lock_depth -= 1
+        return
+    from sqlalchemy import text
+
+    timeout = lock_timeout()
+    deadline = time.monotonic() + timeout
+    waited = False
+    while True:
+        got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})
+        acquired = bool(got.scalar())
+        connection.commit()
+        if acquired:
+            break
+        if not waited and on_wait is not None:
+            on_wait()
+        waited = True
+        if time.monotonic() >= deadline:
+            raise MigtutorError(
+                f"Another migration is running on this database and did not finish within "
+                f"{timeout:g} seconds, so nothing was changed. Wait for it to end and run the "
+                "command again (MIGTUTOR_LOCK_TIMEOUT=SECONDS waits longer)."
+            )
+        time.sleep(0.2)
+    migrator._lock_depth += 1
+    try:
+        yield
+    finally:
+        migrator._lock_depth -= 1
+        with contextlib.suppress(Exception):  # closing the connection releases it as well
+            if connection.in_transaction():
+                connection.rollback()
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+            connection.commit()
 
 
 def to_revision(script: Script, current: set[str]) -> Revision:

@@ -37,7 +37,7 @@ def graph(revisions: list[Revision], current_known: bool = True) -> None:
     for row in rows:
         prefix = row.prefix.ljust(width)
         if row.revision is None:
-            render.markup(f"[magenta]{_escape(prefix)}[/]")
+            render.markup(f"[magenta]{_escape(row.prefix)}[/]")
             continue
         rev = row.revision
         markers = []
@@ -154,8 +154,9 @@ def losses(items: list[Loss], verb: str) -> None:
 def plan(p: Plan) -> None:
     from rich.syntax import Syntax
 
-    render.markup("[bold]Plain Alembic:[/]")
-    render.line(f"  {p.command}")
+    if p.command:
+        render.markup("[bold]Plain Alembic:[/]")
+        render.line(f"  {p.command}")
     if p.note:
         render.markup(f"  [dim]{_escape(p.note)}[/]")
     if p.steps:
@@ -165,8 +166,10 @@ def plan(p: Plan) -> None:
     elif p.steps is not None:
         render.line("No revision to run: the database is already there.")
     if p.sql:
-        render.markup(f"[bold]The SQL (from `{_escape(p.sql_command)}`):[/]")
+        render.markup(f"[bold]The SQL[/] (from {_escape(p.sql_command)}):")
         render.console().print(Syntax(p.sql.strip(), "sql", theme="ansi_dark"))
+    elif p.sql_command:
+        render.markup(f"[dim]No SQL shown: {_escape(p.sql_command)}[/]")
     render.line()
 
 

@@ -1,0 +1,183 @@
+"""Views (issue 4): graph, schema, the schema diff after moves, --explain; SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+
+def run_sql(url: str, *statements: str) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+def test_graph_marks_head_and_current(cli, course_workspace: Path, database_url: str) -> None:
+    base = ("-w", str(course_workspace), "-d", database_url)
+    assert cli(*base, "upgrade", "l3_users").exit_code == 0
+    result = cli(*base, "graph")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("* l5_votes (head)")
+    assert "auto vote" in lines[0]
+    assert lines[2].startswith("* l3_users (current)")
+    assert lines[-1].startswith("* l1_posts") and "create posts table" in lines[-1]
+
+    data = cli(*base, "--json", "graph").json()
+    assert [node["revision"] for node in data["nodes"]] == [
+        "l5_votes",
+        "l4_owner_fk",
+        "l3_users",
+        "l2_content",
+        "l1_posts",
+    ]
+    assert data["nodes"][0] == {
+        "revision": "l5_votes",
+        "message": "auto vote",
+        "is_head": True,
+        "is_current": False,
+    }
+    assert data["nodes"][2]["is_current"] is True
+    assert {"from": "l4_owner_fk", "to": "l5_votes"} in data["edges"]
+    assert len(data["edges"]) == 4
+    assert cli(*base, "history", "--graph").stdout == result.stdout
+
+
+def test_graph_draws_branch_and_merge_points(cli, workspace: Path, database_url: str) -> None:
+    base = ("-w", str(workspace), "-d", database_url)
+    assert cli(*base, "revision", "-m", "root", "--rev-id", "root").exit_code == 0
+    assert cli(*base, "revision", "-m", "left", "--rev-id", "left").exit_code == 0
+    created = cli(
+        *base, "revision", "-m", "right", "--rev-id", "right", "--head", "root", "--splice"
+    )
+    assert created.exit_code == 0, created.output
+    assert cli(*base, "upgrade", "left").exit_code == 0
+
+    forked = cli(*base, "graph").stdout.splitlines()
+    assert forked[0].startswith("* ") and "(head)" in forked[0]
+    assert forked[1].startswith("| * ") and "(head)" in forked[1]
+    assert "left (head) (current)" in "\n".join(forked)
+    assert forked[2] == "|/"
+    assert forked[3].split()[:2] == ["*", "root"] and "(branch point)" in forked[3]
+
+    assert cli(*base, "merge", "heads", "-m", "join", "--rev-id", "join").exit_code == 0
+    merged = cli(*base, "graph").stdout.splitlines()
+    assert merged[0].split()[:3] == ["*", "join", "(head)"] and "(merge point)" in merged[0]
+    assert merged[1] == "|\\"
+    assert merged[-2] == "|/"
+    data = cli(*base, "--json", "graph").json()
+    assert {"from": "left", "to": "join"} in data["edges"]
+    assert {"from": "right", "to": "join"} in data["edges"]
+    assert [n["revision"] for n in data["nodes"] if n["is_head"]] == ["join"]
+
+
+def test_schema_shows_columns_keys_constraints_and_rows(
+    cli, course_workspace: Path, database_url: str
+) -> None:
+    base = ("-w", str(course_workspace), "-d", database_url)
+    assert cli(*base, "upgrade", "head").exit_code == 0
+    run_sql(
+        database_url,
+        "INSERT INTO users (id, email, password) VALUES (1, 'ada@example.com', 'x')",
+        "INSERT INTO posts (id, title, content, owner_id) "
+        "VALUES (1, 'a', 'b', 1), (2, 'c', 'd', 1)",
+    )
+    result = cli(*base, "schema")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "posts (2 rows)" in out
+    assert "users (1 row)" in out
+    assert "votes (0 rows)" in out
+    assert "FK -> users.id" in out
+    assert "post_users_fk (owner_id) -> users(id) ON DELETE CASCADE" in out
+    assert "UNIQUE (email)" in out
+    assert "PRIMARY KEY pk_votes (user_id, post_id)" in out
+    assert "NOT NULL" in out
+    assert ("now()" in out) or ("CURRENT_TIMESTAMP" in out)
+
+    only = cli(*base, "schema", "posts")
+    assert "posts (2 rows)" in only.stdout and "users (" not in only.stdout
+
+    data = cli(*base, "--json", "schema", "posts").json()
+    (posts,) = data["tables"]
+    assert posts["row_count"] == 2
+    assert [c["name"] for c in posts["columns"]] == ["id", "title", "content", "owner_id"]
+    assert posts["foreign_keys"][0]["ondelete"] == "CASCADE"
+
+    missing = cli(*base, "schema", "comments")
+    assert missing.exit_code == 1
+    assert "no table 'comments'" in missing.stderr and "posts" in missing.stderr
+    assert "Traceback" not in missing.output
+
+
+def test_schema_changes_are_printed_after_each_move(
+    cli, course_workspace: Path, database_url: str
+) -> None:
+    base = ("-w", str(course_workspace), "-d", database_url)
+    first = cli(*base, "upgrade", "l2_content")
+    assert first.exit_code == 0, first.output
+    assert "+ table posts: (id, title, content)" in first.stdout
+
+    second = cli(*base, "upgrade", "l4_owner_fk")
+    assert "+ table users" in second.stdout
+    assert "+ column posts.owner_id: INTEGER NOT NULL" in second.stdout
+    assert "ON DELETE CASCADE" in second.stdout
+
+    down = cli(*base, "downgrade", "-1")
+    assert down.exit_code == 0, down.output
+    assert "- column posts.owner_id" in down.stdout
+    assert "- foreign key" in down.stdout
+
+    quiet = cli(*base, "upgrade", "--quiet", "head")
+    assert quiet.exit_code == 0 and "Schema changes" not in quiet.stdout
+    assert "Database is now at l5_votes" in quiet.stdout
+
+    assert "- table votes: (user_id, post_id)" in cli(*base, "downgrade", "l4_owner_fk").stdout
+
+    stamped = cli(*base, "stamp", "l1_posts")
+    assert stamped.exit_code == 0, stamped.output
+    assert "Schema unchanged." in stamped.stdout
+
+
+def test_explain_shows_command_revisions_and_sql_then_runs(
+    cli, course_workspace: Path, database_url: str
+) -> None:
+    base = ("-w", str(course_workspace), "-d", database_url)
+    result = cli(*base, "upgrade", "--explain", "l3_users")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "alembic upgrade l3_users" in out
+    assert "export MIGTUTOR_DATABASE_URL=" in out
+    first = out.index("1. upgrade <base> -> l1_posts: create posts table")
+    third = out.index("3. upgrade l2_content -> l3_users: add user table")
+    assert first < third
+    assert "alembic upgrade l3_users --sql" in out
+    assert "CREATE TABLE users" in out
+    assert out.index("CREATE TABLE posts") < out.index("CREATE TABLE users")
+    assert "Database is now at l3_users" in out  # then it ran
+
+    down = cli(*base, "downgrade", "--explain", "l1_posts")
+    assert down.exit_code == 0, down.output
+    assert "alembic downgrade l1_posts" in down.stdout
+    assert down.stdout.index("1. downgrade l3_users") < down.stdout.index("2. downgrade l2_content")
+    assert "DROP TABLE users" in down.stdout
+    assert "Database is now at l1_posts" in down.stdout
+
+    nothing = cli(*base, "upgrade", "--explain", "l1_posts")
+    assert "No revision to run" in nothing.stdout
+
+
+def test_revision_explain(cli, course_workspace: Path, database_url: str) -> None:
+    base = ("-w", str(course_workspace), "-d", database_url)
+    result = cli(*base, "revision", "--explain", "-m", "add bio", "--rev-id", "bio")
+    assert result.exit_code == 0, result.output
+    assert "alembic revision -m 'add bio'" in result.stdout
+    assert "down_revision = 'l5_votes'" in result.stdout
+    assert "alembic upgrade l5_votes:bio --sql" in result.stdout
+    assert "UPDATE alembic_version SET version_num='bio'" in result.stdout
+    assert "Created revision bio" in result.stdout
