@@ -1,0 +1,219 @@
+"""The course: lesson files, the lesson commands, and the reference solution passing every step."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from migtutor.lessons import load_lessons
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_every_lesson_file_is_valid(cli):
+    result = cli("lesson", "lint")
+    assert result.exit_code == 0, result.output
+    assert "All 5 lesson files" in result.stdout
+    lessons = load_lessons()
+    assert [lesson.slug for lesson in lessons] == ["posts", "content", "users", "owner-fk", "votes"]
+    messages = [step.check.get("revision_message") for lesson in lessons for step in lesson.steps]
+    for message in (
+        "create posts table",
+        "add content column to posts table",
+        "add user table",
+        "add foreign-key to posts table",
+        "auto vote",
+    ):
+        assert message in messages
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("title = 'x'\ngoal = \n", "01-bad.toml: not valid TOML"),
+        ("goal = 'g'\n[[steps]]\ntext='t'\nhint='h'\ncheck={}\n", "01-bad.toml: title: required"),
+        (
+            "title='t'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\ncheck={ at_hed = true }\n",
+            "01-bad.toml: steps[0].check.at_hed: unknown key",
+        ),
+        (
+            "title='t'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\n"
+            "check={ columns = [{ name = 'posts.id', type = 'varchar' }] }\n",
+            "01-bad.toml: steps[0].check.columns[0].type: expected one of integer",
+        ),
+        (
+            "title='t'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\ncheck={ head_count = 'one' }\n",
+            "01-bad.toml: steps[0].check.head_count: expected a number",
+        ),
+        (
+            "title='t'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\n"
+            "check={ foreign_keys = ['posts.owner_id users.id'] }\n",
+            "01-bad.toml: steps[0].check.foreign_keys[0]",
+        ),
+        ("title='t'\ngoal='g'\n[[steps]]\ntext='t'\ncheck={}\n", "steps[0].hint: required"),
+    ],
+)
+def test_malformed_lesson_file_names_file_and_key(cli, tmp_path, monkeypatch, content, expected):
+    (tmp_path / "01-bad.toml").write_text(content, encoding="utf-8")
+    monkeypatch.setenv("MIGTUTOR_LESSONS_DIR", str(tmp_path))
+    result = cli("lesson", "lint")
+    assert result.exit_code == 1
+    assert expected in result.stderr
+    listed = cli("-w", str(tmp_path), "lesson", "list")
+    assert listed.exit_code == 1
+    assert expected in listed.stderr
+    assert "Traceback" not in listed.output
+
+
+def test_missing_lessons_directory_is_a_clear_error(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("MIGTUTOR_LESSONS_DIR", str(tmp_path / "nowhere"))
+    result = cli("lesson", "list")
+    assert result.exit_code == 1
+    assert "lessons directory" in result.stderr and "nowhere" in result.stderr
+
+
+def test_list_json_on_a_fresh_workspace(cli, workspace):
+    result = cli("-w", str(workspace), "--json", "lesson", "list")
+    assert result.exit_code == 0, result.output
+    data = result.json()
+    assert [item["status"] for item in data] == ["current", "todo", "todo", "todo", "todo"]
+    assert set(data[0]) == {"number", "slug", "title", "status", "steps_done", "steps_total"}
+    assert data[0]["number"] == 1 and data[0]["slug"] == "posts" and data[0]["steps_done"] == 0
+    assert not (workspace / ".migtutor").exists()  # reading never writes
+
+
+def test_show_hint_solution_goto_reset(cli, workspace):
+    ws = ("-w", str(workspace))
+    shown = cli(*ws, "lesson", "show")
+    assert shown.exit_code == 0, shown.output
+    assert 'migtutor revision -m "create posts table"' in shown.stdout
+    assert "Lesson 1/5" in shown.stdout
+    assert cli(*ws, "lesson").stdout == shown.stdout  # bare `lesson` shows the current step
+    third = cli(*ws, "lesson", "show", "3")
+    assert "Lesson 3/5" in third.stdout and "add user table" in third.stdout
+    assert "sa.func.now()" in cli(*ws, "lesson", "show", "3", "--step", "1").stdout
+    assert "Hint" in cli(*ws, "lesson", "hint").stdout
+    moved = cli(*ws, "lesson", "goto", "4")
+    assert moved.exit_code == 0, moved.output
+    solution = cli(*ws, "lesson", "solution")
+    assert "post_users_fk" in solution.stdout and "drop_constraint" in solution.stdout
+    data = cli(*ws, "--json", "lesson", "list").json()
+    assert data[3]["status"] == "current"
+    progress = json.loads((workspace / ".migtutor" / "progress.json").read_text())
+    assert progress["lesson"] == 4 and progress["step"] == 0
+    reset = cli(*ws, "lesson", "reset", "2")
+    assert reset.exit_code == 0 and "starts over" in reset.stdout
+    assert cli(*ws, "--json", "lesson", "list").json()[1]["status"] == "current"
+    missing = cli(*ws, "lesson", "goto", "9")
+    assert missing.exit_code == 1 and "no lesson 9" in missing.stderr
+
+
+def test_corrupt_progress_is_recovered(cli, workspace):
+    progress = workspace / ".migtutor" / "progress.json"
+    progress.parent.mkdir()
+    progress.write_text("{not json", encoding="utf-8")
+    result = cli("-w", str(workspace), "--json", "lesson", "list")
+    assert result.exit_code == 0, result.output
+    assert "could not be read" in result.stderr
+    assert result.json()[0]["status"] == "current"
+    assert (workspace / ".migtutor" / "progress.json.broken").read_text() == "{not json"
+    again = cli("-w", str(workspace), "lesson", "list")
+    assert again.exit_code == 0 and "could not be read" not in again.stderr
+
+
+def test_progress_pointing_nowhere_is_recovered(cli, workspace):
+    progress = workspace / ".migtutor" / "progress.json"
+    progress.parent.mkdir()
+    progress.write_text(json.dumps({"lesson": 3, "step": 42, "completed": [1, 2]}))
+    result = cli("-w", str(workspace), "--json", "lesson", "list")
+    assert result.exit_code == 0
+    assert "starting that lesson over" in result.stderr
+    assert [item["status"] for item in result.json()][:3] == ["done", "done", "current"]
+
+
+def test_check_outside_a_workspace_is_a_clear_error(cli, tmp_path):
+    result = cli("-w", str(tmp_path), "lesson", "check")
+    assert result.exit_code == 1
+    assert "migtutor init" in result.stderr
+
+
+def test_reading_commands_import_no_database_library(workspace):
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from migtutor.cli import app\n"
+        f"ws = {str(workspace)!r}\n"
+        "for args in (['lesson', 'list'], ['lesson', 'show'], ['lesson', 'hint']):\n"
+        "    result = CliRunner().invoke(app, ['-w', ws, *args])\n"
+        "    assert result.exit_code == 0, result.output\n"
+        "loaded = [m for m in ('sqlalchemy', 'alembic', 'psycopg2') if m in sys.modules]\n"
+        "print(loaded)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+# -- the reference solution passes every step --------------------------------------------------
+
+
+def run_step_command(cli, ws: Path, url: str, command: str) -> None:
+    """Run a lesson's `migtutor ...` command as the learner would type it."""
+    args = shlex.split(command)
+    assert args[0] == "migtutor"
+    result = cli("-w", str(ws), "-d", url, *args[1:], input="y\n")
+    if args[1] != "check":  # `migtutor check` exits 1 while models and database differ
+        assert result.exit_code == 0, f"{command}: {result.output}"
+
+
+def copy_reference_revision(message: str, workspace: Path) -> None:
+    for path in (REPO / "migrations" / "versions").glob("*.py"):
+        if path.read_text(encoding="utf-8").startswith(f'"""{message}\n'):
+            shutil.copy(path, workspace / "migrations" / "versions" / path.name)
+            return
+    raise AssertionError(f"no reference revision with the message {message!r}")
+
+
+def lesson_check(cli, ws: Path, url: str) -> dict:
+    result = cli("-w", str(ws), "-d", url, "--json", "lesson", "check")
+    data = result.json()
+    assert result.exit_code == (0 if data["passed"] else 1)
+    return data
+
+
+def test_reference_passes_every_step(cli, workspace, database_url):
+    """Play the course with the reference files: each step's check passes, in order."""
+    for lesson in load_lessons():
+        for step in lesson.steps:
+            if step.solution == "migtutor/models.py":
+                shutil.copy(REPO / step.solution, workspace / "app" / "models.py")
+            if step.command.startswith("migtutor revision"):
+                # Instead of generating a revision, take the reference file with that message.
+                message = shlex.split(step.command)[-1]
+                copy_reference_revision(message, workspace)
+            elif step.command:
+                run_step_command(cli, workspace, database_url, step.command)
+            data = lesson_check(cli, workspace, database_url)
+            assert data == {
+                "lesson": lesson.number,
+                "step": step.number,
+                "passed": True,
+                "problems": [],
+            }, f"lesson {lesson.number} step {step.number}"
+    listed = cli("-w", str(workspace), "--json", "lesson", "list").json()
+    assert all(item["status"] == "done" for item in listed)
+    done = cli("-w", str(workspace), "-d", database_url, "lesson", "check")
+    assert done.exit_code == 0 and "finished all 5 lessons" in done.stdout
+    # The whole chain: up (done above), down to base, up again.
+    ws = ("-w", str(workspace), "-d", database_url, "--json")
+    down = cli(*ws, "downgrade", "base", "--yes")
+    assert down.exit_code == 0, down.output
+    assert down.json()["current"] == []
+    up = cli(*ws, "upgrade", "head")
+    assert up.exit_code == 0, up.output
+    assert up.json()["current"] == ["l5_votes"]
