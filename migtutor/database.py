@@ -5,6 +5,8 @@ Importing this module imports SQLAlchemy; only commands that need a database do.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import create_engine as _sa_create_engine
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -29,4 +31,78 @@ def create_engine(url: str, **options) -> Engine:
         def _explicit_begin(connection) -> None:
             connection.exec_driver_sql("BEGIN")
 
+    elif engine.dialect.driver == "psycopg2":
+        _install_interruptible_wait()
+
+        @event.listens_for(engine, "handle_error")
+        def _cancelled_by_ctrl_c(context) -> BaseException | None:
+            # The statement Ctrl-C cancelled fails with QueryCanceled: make it the
+            # KeyboardInterrupt it was, so no `except Exception` swallows it.
+            return KeyboardInterrupt() if _take_interrupt() else None
+
     return engine
+
+
+# -- Ctrl-C on PostgreSQL ------------------------------------------------------------------------
+#
+# In its default (blocking) mode psycopg2 waits for the server inside libpq, where Python cannot
+# run its SIGINT handler: Ctrl-C during a long statement (`pg_sleep`, a big UPDATE, a lock wait)
+# would only be noticed once the statement had finished. With a wait callback psycopg2 waits in
+# Python's select() instead, where KeyboardInterrupt arrives at once; we then ask the server to
+# cancel the statement, wait for it to stop, and raise KeyboardInterrupt from the failed statement
+# (see `handle_error` above) on a connection that can still roll the transaction back.
+
+_interrupted = False
+
+
+def _take_interrupt() -> bool:
+    """True once after Ctrl-C cancelled a running PostgreSQL statement."""
+    global _interrupted
+    interrupted, _interrupted = _interrupted, False
+    return interrupted
+
+
+def _install_interruptible_wait() -> None:
+    import psycopg2.extensions
+
+    if psycopg2.extensions.get_wait_callback() is None:
+        psycopg2.extensions.set_wait_callback(_wait_interruptibly)
+
+
+def _wait_interruptibly(conn: Any) -> None:
+    """psycopg2 wait callback: wait in select(); on Ctrl-C cancel the running statement."""
+    global _interrupted
+    from select import select
+
+    from psycopg2.extensions import (
+        POLL_OK,
+        POLL_READ,
+        POLL_WRITE,
+        TRANSACTION_STATUS_INERROR,
+    )
+
+    _interrupted = interrupted = False
+    while True:
+        try:
+            state = conn.poll()
+            if state == POLL_OK:
+                break
+            if state == POLL_READ:
+                select([conn.fileno()], [], [])
+            elif state == POLL_WRITE:
+                select([], [conn.fileno()], [])
+            else:
+                raise conn.OperationalError(f"bad state from poll: {state}")
+        except KeyboardInterrupt:
+            try:
+                conn.cancel()  # the server stops the statement; poll() then reports the error
+            except Exception:
+                raise KeyboardInterrupt from None  # not connected yet: just stop
+            interrupted = True
+    if interrupted:
+        if conn.info.transaction_status == TRANSACTION_STATUS_INERROR:
+            _interrupted = True  # cancelled: psycopg2 now raises QueryCanceled
+            return
+        # The statement finished before the cancel reached it. Raising here makes psycopg2
+        # close the connection, and the server rolls the transaction back.
+        raise KeyboardInterrupt

@@ -18,6 +18,14 @@ class MigtutorError(Exception):
         self.exit_code = exit_code
 
 
+class Interrupted(MigtutorError):
+    """Ctrl-C stopped a command; the message says what was rolled back. Exit code 130."""
+
+    def __init__(self, message: str, current: list[str] | None = None) -> None:
+        super().__init__(message, exit_code=130)
+        self.current = current
+
+
 def _qualified_names(exc: BaseException) -> set[str]:
     return {f"{cls.__module__}.{cls.__name__}" for cls in type(exc).__mro__}
 

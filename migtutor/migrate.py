@@ -334,7 +334,7 @@ class Migrator:
         for frame in reversed(traceback.extract_tb(exc.__traceback__)):
             for script in self.script.walk_revisions():
                 if Path(script.path).resolve() == Path(frame.filename).resolve():
-                    return f"{script.revision} ({script.doc})"
+                    return f"{script.revision} ({script.doc})" if script.doc else script.revision
         return None
 
     def offline_sql(self, verb: str, target: str) -> str:

@@ -1,0 +1,178 @@
+"""Ctrl-C and SIGKILL in the middle of a migration, with real processes.
+
+Ctrl-C (SIGINT): the running revision's transaction is rolled back, the message says where the
+database stands, the exit code is 130. On PostgreSQL this holds even while psycopg2 waits for a
+long statement (`pg_sleep`): migtutor cancels it on the server. SIGKILL: nothing can be said,
+but the next `upgrade` completes the database correctly.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from revision_files import migtutor_process, snapshot, version_rows, write_revision
+
+WAIT = 30  # seconds before a test gives up waiting for a process: a hang, never a timing check
+
+SLEEPY_HEADER = "import os\nimport pathlib\nimport time\n"
+# Creates a table, signals that it is running, then sleeps as long as MT_SLEEP says.
+SLEEPY_UPGRADE = """
+op.create_table("t2", sa.Column("id", sa.Integer(), primary_key=True))
+op.execute("INSERT INTO t2 (id) VALUES (1)")
+pathlib.Path(os.environ["MT_MARKER"]).touch()
+time.sleep(float(os.environ.get("MT_SLEEP", "0")))
+"""
+SLEEPY_DOWNGRADE = """
+op.drop_table("t2")
+pathlib.Path(os.environ["MT_MARKER"]).touch()
+time.sleep(float(os.environ.get("MT_SLEEP", "0")))
+"""
+
+
+@pytest.fixture
+def sleepy(workspace: Path) -> Path:
+    write_revision(
+        workspace,
+        "aaa1",
+        None,
+        'op.create_table("t1", sa.Column("id", sa.Integer(), primary_key=True))',
+        'op.drop_table("t1")',
+        "create t1",
+    )
+    write_revision(
+        workspace, "bbb2", "aaa1", SLEEPY_UPGRADE, SLEEPY_DOWNGRADE, "sleepy", SLEEPY_HEADER
+    )
+    return workspace
+
+
+def _start(workspace: Path, url: str, marker: Path, *args: str, sleep: str = "60"):
+    env = {"MT_MARKER": str(marker), "MT_SLEEP": sleep}
+    return migtutor_process("-w", str(workspace), "-d", url, *args, env=env)
+
+
+def _wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+def _interrupt(process, marker: Path) -> tuple[int, str, str]:
+    _wait_for(lambda: marker.exists() or process.poll() is not None, "the migration to start")
+    assert process.poll() is None, process.communicate()
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=WAIT)
+    return process.returncode, stdout, stderr
+
+
+def _run(workspace: Path, url: str, *args: str, marker: Path) -> tuple[int, str, str]:
+    process = _start(workspace, url, marker, *args, sleep="0")
+    stdout, stderr = process.communicate(timeout=WAIT)
+    return process.returncode, stdout, stderr
+
+
+def test_ctrl_c_during_upgrade_rolls_back_the_running_revision(
+    sleepy: Path, database_url: str, tmp_path: Path
+) -> None:
+    marker = tmp_path / "running"
+    code, stdout, stderr = _interrupt(_start(sleepy, database_url, marker, "upgrade"), marker)
+
+    assert code == 130, stderr
+    assert "Traceback" not in stderr
+    assert "Interrupted" in stderr and "bbb2" in stderr and "rolled back" in stderr
+    assert "database is at aaa1" in stderr
+    assert sorted(snapshot(database_url)) == ["alembic_version", "t1"]
+    assert version_rows(database_url) == ["aaa1"]
+
+    # Nothing half-done is left behind: the same command completes.
+    marker.unlink()
+    code, stdout, stderr = _run(sleepy, database_url, "upgrade", marker=marker)
+    assert code == 0, stderr
+    assert snapshot(database_url)["t2"]["rows"] == [(1,)]
+    assert version_rows(database_url) == ["bbb2"]
+
+
+def test_ctrl_c_during_downgrade_rolls_back_the_running_revision(
+    sleepy: Path, database_url: str, tmp_path: Path
+) -> None:
+    marker = tmp_path / "running"
+    assert _run(sleepy, database_url, "upgrade", marker=marker)[0] == 0
+    marker.unlink()
+    before = snapshot(database_url)
+
+    code, stdout, stderr = _interrupt(
+        _start(sleepy, database_url, marker, "downgrade", "base", "--yes"), marker
+    )
+
+    assert code == 130, stderr
+    assert "Traceback" not in stderr
+    assert "Interrupted" in stderr and "bbb2" in stderr and "database is at bbb2" in stderr
+    assert snapshot(database_url) == before
+
+
+def _active_queries(url: str, fragment: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE state = 'active' AND query LIKE :q AND pid <> pg_backend_pid()"
+                ),
+                {"q": f"%{fragment}%"},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_ctrl_c_cancels_a_long_postgresql_statement(
+    workspace: Path, postgres_url: str, tmp_path: Path
+) -> None:
+    """psycopg2 blocks in libpq during a statement; migtutor must still stop it at once."""
+    write_revision(
+        workspace,
+        "aaa1",
+        None,
+        'op.create_table("t1", sa.Column("id", sa.Integer(), primary_key=True))\n'
+        'op.execute("SELECT pg_sleep(600)")',
+        message="slow statement",
+    )
+    process = migtutor_process("-w", str(workspace), "-d", postgres_url, "upgrade")
+    _wait_for(
+        lambda: _active_queries(postgres_url, "pg_sleep(600)") or process.poll() is not None,
+        "pg_sleep to run on the server",
+    )
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=WAIT)  # a blocked psycopg2 would hang here
+
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "aaa1" in stderr and "rolled back" in stderr and "base" in stderr
+    assert _active_queries(postgres_url, "pg_sleep(600)") == 0  # cancelled, not left running
+    assert snapshot(postgres_url) == {}
+
+
+def test_sigkill_mid_migration_then_upgrade_completes(
+    sleepy: Path, database_url: str, tmp_path: Path
+) -> None:
+    marker = tmp_path / "running"
+    process = _start(sleepy, database_url, marker, "upgrade")
+    _wait_for(lambda: marker.exists() or process.poll() is not None, "the migration to start")
+    process.kill()
+    process.communicate(timeout=WAIT)
+    assert process.returncode == -signal.SIGKILL
+
+    marker.unlink()
+    code, stdout, stderr = _run(sleepy, database_url, "upgrade", marker=marker)
+
+    assert code == 0, stderr
+    assert "bbb2" in stdout
+    tables = snapshot(database_url)
+    assert sorted(tables) == ["alembic_version", "t1", "t2"]
+    assert tables["t2"]["rows"] == [(1,)]
+    assert version_rows(database_url) == ["bbb2"]
