@@ -1,0 +1,291 @@
+"""A learner goes from `migtutor init` to the end of lesson 5, writing the files by hand.
+
+On the way they make the typical mistakes (an empty or missing downgrade(), a forgotten upgrade,
+a foreign key dropped after its column, a model autogenerate cannot see) and `lesson check`
+must name each one, exit non-zero, and pass once it is fixed.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import sqlalchemy as sa
+
+CREATE_POSTS = """
+    op.create_table(
+        "posts",
+        sa.Column("id", sa.Integer(), nullable=False, primary_key=True),
+        sa.Column("title", sa.String(), nullable=False),
+    )
+"""
+CREATE_USERS = """
+    op.create_table(
+        "users",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(), nullable=False),
+        sa.Column("password", sa.String(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.TIMESTAMP(timezone=True),
+            nullable=False,
+            server_default=DEFAULT,
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("email"),
+    )
+"""
+VOTE_MODEL = """
+
+class Vote(Base):
+    __tablename__ = "votes"
+
+    user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    post_id = Column(Integer, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
+"""
+
+
+class Learner:
+    def __init__(self, cli, workspace: Path, url: str) -> None:
+        self.cli, self.workspace, self.url = cli, workspace, url
+        self.postgres = url.startswith("postgresql")
+
+    def run(self, *args: str, expect: int | None = 0):
+        result = self.cli("-w", str(self.workspace), "-d", self.url, *args, input="y\n")
+        if expect is not None:
+            assert result.exit_code == expect, f"{args}: {result.output}"
+        return result
+
+    def revision(self, message: str, autogenerate: bool = False) -> Path:
+        extra = ["--autogenerate"] if autogenerate else []
+        created = self.run("--json", "revision", *extra, "-m", message).json()
+        return Path(created["path"])
+
+    def check(self) -> dict:
+        result = self.run("--json", "lesson", "check", expect=None)
+        data = result.json()
+        assert result.exit_code == (0 if data["passed"] else 1), result.output
+        return data
+
+    def passes(self, lesson: int, step: int) -> None:
+        data = self.check()
+        assert data == {"lesson": lesson, "step": step, "passed": True, "problems": []}, data
+
+    def fails(self, lesson: int, step: int, *phrases: str) -> list[str]:
+        data = self.check()
+        assert (data["lesson"], data["step"], data["passed"]) == (lesson, step, False), data
+        text = "\n".join(data["problems"])
+        for phrase in phrases:
+            assert phrase in text, f"{phrase!r} not in:\n{text}"
+        return data["problems"]
+
+    def tables(self) -> set[str]:
+        engine = sa.create_engine(self.url)
+        try:
+            with engine.connect() as connection:
+                return set(sa.inspect(connection).get_table_names()) - {"alembic_version"}
+        finally:
+            engine.dispose()
+
+
+def write_functions(path: Path, upgrade: str, downgrade: str | None) -> None:
+    """Replace the generated `pass` bodies, as a learner editing the file would."""
+    source = path.read_text(encoding="utf-8")
+    head = source[: source.index("def upgrade()")]
+    body = f"def upgrade() -> None:\n{_indent(upgrade)}\n"
+    if downgrade is not None:
+        body += f"\n\ndef downgrade() -> None:\n{_indent(downgrade)}\n"
+    path.write_text(head + body, encoding="utf-8")
+
+
+def _indent(code: str) -> str:
+    return textwrap.indent(textwrap.dedent(code).strip("\n"), "    ")
+
+
+def test_learner_follows_the_course(cli, workspace, database_url):
+    me = Learner(cli, workspace, database_url)
+
+    # -- lesson 1: the posts table --------------------------------------------------------------
+    shown = me.run("lesson", "show")
+    assert 'migtutor revision -m "create posts table"' in shown.stdout
+    me.fails(1, 1, 'No revision has the message "create posts table"')
+    posts = me.revision("create posts table")
+    me.passes(1, 1)
+
+    me.fails(1, 2, "upgrade() is empty")
+    write_functions(posts, CREATE_POSTS, downgrade=None)
+    me.fails(1, 2, "missing downgrade()")
+    human = me.run("lesson", "check", expect=1)  # the same, as a person reads it
+    assert "Not yet" in human.stdout and "no downgrade() function" in human.stdout
+    assert "Hint:" in human.stdout
+    write_functions(posts, CREATE_POSTS, "pass")
+    me.fails(1, 2, "downgrade() is empty")
+    write_functions(posts, CREATE_POSTS, 'op.drop_table("post")')  # a typo
+    me.fails(1, 2, "downgrade() of revision", "failed on a scratch copy")
+    write_functions(posts, CREATE_POSTS, 'op.drop_table("posts")')
+    me.passes(1, 2)
+    assert "posts" not in me.tables()  # the roundtrip ran on a scratch copy only
+
+    me.fails(1, 3, "has not been upgraded", "Run `migtutor upgrade head`")  # forgotten upgrade
+    me.run("upgrade", "head")
+    me.passes(1, 3)
+    me.run("current")
+    me.passes(1, 4)
+
+    # -- lesson 2: a column, relative targets ---------------------------------------------------
+    content = me.revision("add content column to posts table")
+    if me.postgres:  # the course's plain form
+        write_functions(
+            content,
+            'op.add_column("posts", sa.Column("content", sa.String(), nullable=False))',
+            'op.drop_column("posts", "content")',
+        )
+    else:  # the portable batch form
+        write_functions(
+            content,
+            """
+            with op.batch_alter_table("posts") as batch_op:
+                batch_op.add_column(sa.Column("content", sa.String(), nullable=False))
+            """,
+            """
+            with op.batch_alter_table("posts") as batch_op:
+                batch_op.drop_column("content")
+            """,
+        )
+    me.passes(2, 1)
+    me.fails(2, 2, 'expects it at the revision "add content column to posts table"')
+    me.run("upgrade", "+1")
+    me.passes(2, 2)
+    me.run("downgrade", "-1")
+    me.passes(2, 3)
+    me.run("upgrade", "head")
+    me.passes(2, 4)
+
+    # -- lesson 3: constraints and server defaults ----------------------------------------------
+    users = me.revision("add user table")
+    if not me.postgres:  # the course's sa.text("now()") is PostgreSQL-only
+        write_functions(
+            users, CREATE_USERS.replace("DEFAULT", 'sa.text("now()")'), 'op.drop_table("users")'
+        )
+        me.fails(3, 1, "unknown function: now()", "sa.func.now()")
+    no_unique = CREATE_USERS.replace('        sa.UniqueConstraint("email"),\n', "")
+    write_functions(users, no_unique.replace("DEFAULT", "sa.func.now()"), 'op.drop_table("users")')
+    me.fails(3, 1, "nothing makes (email) unique")
+    write_functions(
+        users, CREATE_USERS.replace("DEFAULT", "sa.func.now()"), 'op.drop_table("users")'
+    )
+    me.passes(3, 1)
+    me.run("upgrade", "head")
+    me.passes(3, 2)
+    me.run("history")
+    me.passes(3, 3)
+
+    # -- lesson 4: the foreign key, and the order of operations --------------------------------
+    fk = me.revision("add foreign-key to posts table")
+    if me.postgres:
+        upgrade = """
+            op.add_column("posts", sa.Column("owner_id", sa.Integer(), nullable=False))
+            op.create_foreign_key(
+                "post_users_fk", source_table="posts", referent_table="users",
+                local_cols=["owner_id"], remote_cols=["id"], ondelete="CASCADE",
+            )
+        """
+        wrong = """
+            op.drop_column("posts", "owner_id")
+            op.drop_constraint("post_users_fk", table_name="posts")
+        """
+        right = """
+            op.drop_constraint("post_users_fk", table_name="posts")
+            op.drop_column("posts", "owner_id")
+        """
+    else:
+        upgrade = """
+            with op.batch_alter_table("posts") as batch_op:
+                batch_op.add_column(sa.Column("owner_id", sa.Integer(), nullable=False))
+                batch_op.create_foreign_key(
+                    "post_users_fk", "users", ["owner_id"], ["id"], ondelete="CASCADE"
+                )
+        """
+        wrong = """
+            with op.batch_alter_table("posts") as batch_op:
+                batch_op.drop_column("owner_id")
+                batch_op.drop_constraint("post_users_fk", type_="foreignkey")
+        """
+        right = """
+            with op.batch_alter_table("posts") as batch_op:
+                batch_op.drop_constraint("post_users_fk", type_="foreignkey")
+                batch_op.drop_column("owner_id")
+        """
+    write_functions(fk, upgrade, wrong)
+    me.fails(4, 1, "FK is dropped after its column", "Drop the constraint first")
+    write_functions(fk, upgrade, right)
+    me.passes(4, 1)
+    me.run("upgrade", "head")
+    me.passes(4, 2)
+
+    # -- lesson 5: autogenerate -----------------------------------------------------------------
+    me.fails(5, 1, "model not imported")  # no Vote model yet
+    models = workspace / "app" / "models.py"
+    original_models = models.read_text(encoding="utf-8")
+    # First try: the model in its own module, which nothing imports.
+    (workspace / "app" / "votes.py").write_text(
+        "from sqlalchemy import Column, ForeignKey, Integer\n\nfrom app.models import Base\n"
+        + VOTE_MODEL,
+        encoding="utf-8",
+    )
+    me.fails(5, 1, "model not imported", "app/models.py")
+    (workspace / "app" / "votes.py").unlink()
+    models.write_text(original_models + VOTE_MODEL, encoding="utf-8")
+    me.passes(5, 1)
+
+    # Tidying up, the learner moves Vote back out of models.py before autogenerating:
+    models.write_text(original_models, encoding="utf-8")
+    empty = me.revision("auto vote", autogenerate=True)
+    me.fails(5, 2, "upgrade() is empty", "Autogenerate wrote an empty revision")
+    empty.unlink()
+    models.write_text(original_models + VOTE_MODEL, encoding="utf-8")
+    votes = me.revision("auto vote", autogenerate=True)
+    generated = votes.read_text(encoding="utf-8")
+    assert re.search(r"op\.create_table\(\s*['\"]votes", generated)
+    assert "drop_table('posts')" not in generated and 'drop_table("posts")' not in generated
+    me.passes(5, 2)
+    me.fails(5, 3, "has not been upgraded")  # forgotten upgrade, again
+    me.run("upgrade", "head")
+    me.passes(5, 3)
+    me.passes(5, 4)
+    me.run("downgrade", "base")
+    assert me.tables() == set()
+    me.passes(5, 5)
+    me.run("upgrade", "head")
+    assert me.tables() == {"posts", "users", "votes"}
+    me.passes(5, 6)
+
+    listed = me.run("--json", "lesson", "list").json()
+    assert [item["status"] for item in listed] == ["done"] * 5
+    assert all(item["steps_done"] == item["steps_total"] for item in listed)
+    finished = me.run("lesson", "check")
+    assert "finished all 5 lessons" in finished.stdout
+
+
+def test_autogenerate_without_the_models_is_caught(cli, course_workspace, tmp_path):
+    """env.py comparing with an empty MetaData: autogenerate proposes dropping every table."""
+    me = Learner(cli, course_workspace, f"sqlite:///{tmp_path / 'blog.db'}")
+    (course_workspace / "migrations" / "versions" / "l5_votes_auto_vote.py").unlink()
+    me.run("upgrade", "head")
+    env = course_workspace / "migrations" / "env.py"
+    env.write_text(
+        env.read_text(encoding="utf-8")
+        .replace("target_metadata = Base.metadata", "target_metadata = sa.MetaData()")
+        .replace(
+            "from alembic import context", "import sqlalchemy as sa\nfrom alembic import context"
+        ),
+        encoding="utf-8",
+    )
+    me.revision("auto vote", autogenerate=True)
+    me.run("lesson", "goto", "5")
+    progress = course_workspace / ".migtutor" / "progress.json"
+    progress.write_text('{"lesson": 5, "step": 1, "completed": [1, 2, 3, 4]}', encoding="utf-8")
+    problems = me.fails(5, 2, "drops what it should keep", "table posts was dropped")
+    assert any("target_metadata = Base.metadata" in problem for problem in problems)
+    assert {"posts", "users"} <= me.tables()  # the learner's tables are untouched
