@@ -821,7 +821,7 @@ def _same_schema(a: Schema, b: Schema) -> bool:
 
 def static_problems(rev: Revision) -> list[str]:
     """What reading the revision file shows: missing or empty upgrade()/downgrade(), FK order."""
-    label = f"Revision {_label(rev)}"
+    label = f"Revision {_label(rev)} in {Path(rev.path).parent.name}/{Path(rev.path).name}"
     try:
         source = Path(rev.path).read_text(encoding="utf-8")
         tree = ast.parse(source, filename=rev.path)
@@ -1007,7 +1007,12 @@ def scratch_database(url: str) -> Iterator[str]:
     name = f"migtutor_scratch_{uuid.uuid4().hex[:12]}"
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
-        with engine.connect() as connection:
+        connection = engine.connect()  # an unreachable server is reported as such by the CLI
+    except Exception:
+        engine.dispose()
+        raise
+    try:
+        with connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
         engine.dispose()

@@ -126,8 +126,10 @@ def solution(lesson: Lesson, step: Step, root: Path) -> None:
     if step.command:
         render.markup(f"  [bold cyan]{render._escape(step.command.strip())}[/]")
     if step.solution:
-        path = root / step.solution
-        render.markup(f"\n[dim]The course's reference: {render._escape(step.solution)}[/]")
-        code(path.read_text(encoding="utf-8"))
+        source = (root / step.solution).read_text(encoding="utf-8")
+        render.markup(f"\n[dim]From the course's reference: {render._escape(step.solution)}[/]")
+        if "def upgrade()" in source:  # the functions only: the file keeps its own ids
+            source = source[source.index("def upgrade()") :]
+        code(source)
     elif step.code:
         code(step.code)
