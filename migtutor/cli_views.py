@@ -74,9 +74,26 @@ def schema_command(
     views.schema(current, table)
 
 
+def doctor_command(ctx: typer.Context) -> None:
+    """Check the workspace and the database; explain each problem and the command that fixes it."""
+    from migtutor import views
+    from migtutor.doctor import diagnose, healthy
+
+    st = _state(ctx)
+    findings = diagnose(st.workspace, st.database_url)
+    ok = healthy(findings)
+    if st.json:
+        render.emit_json({"healthy": ok, "findings": [f.to_json() for f in findings]})
+    else:
+        views.findings(findings)
+    if not ok:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command("graph")(graph_command)
     app.command("schema")(schema_command)
+    app.command("doctor")(doctor_command)
 
 
 # -- helpers for upgrade / downgrade / stamp / revision (called from cli._move) -----------------

@@ -177,11 +177,15 @@ def plan(p: Plan) -> None:
 
 
 def findings(items: list[Finding]) -> None:
-    icon = {"ok": "[green]ok[/]", "info": "[cyan]info[/]", "problem": "[bold red]problem[/]"}
+    icon = {
+        "ok": "[green]ok     [/]",
+        "info": "[cyan]info   [/]",
+        "problem": "[bold red]problem[/]",
+    }
     for finding in items:
         render.markup(f"{icon[finding.level]}  {_escape(finding.message)}")
         if finding.fix:
-            render.markup(f"       [bold]fix:[/] {_escape(finding.fix)}")
+            render.markup(f"         [bold]fix:[/] {_escape(finding.fix)}")
     problems = sum(1 for finding in items if finding.level == "problem")
     if problems:
         render.markup(f"\n[bold red]{problems} problem{'s' if problems > 1 else ''} found.[/]")
