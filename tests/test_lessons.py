@@ -217,3 +217,34 @@ def test_reference_passes_every_step(cli, workspace, database_url):
     up = cli(*ws, "upgrade", "head")
     assert up.exit_code == 0, up.output
     assert up.json()["current"] == ["l5_votes"]
+
+
+def test_broken_revision_files_are_problems_not_tracebacks(cli, workspace, database_url):
+    ws = ("-w", str(workspace), "-d", database_url)
+    created = cli(*ws, "--json", "revision", "-m", "create posts table").json()
+    assert cli(*ws, "lesson", "check").exit_code == 0
+    path = Path(created["path"])
+    source = path.read_text(encoding="utf-8")
+    path.write_text(
+        source.replace(
+            "def upgrade() -> None:\n    pass", "def upgrade() -> None:\n    op.create_table("
+        ),
+        encoding="utf-8",
+    )
+    broken = cli(*ws, "--json", "lesson", "check")
+    assert broken.exit_code == 1
+    assert path.name in broken.json()["problems"][0]
+    path.write_text(
+        source.replace(
+            "def upgrade() -> None:\n    pass",
+            'def upgrade() -> None:\n    op.create_table("posts", sa.Column("id", Integer()))',
+        ).replace(
+            "def downgrade() -> None:\n    pass",
+            'def downgrade() -> None:\n    op.drop_table("posts")',
+        ),
+        encoding="utf-8",
+    )
+    failing = cli(*ws, "lesson", "check")
+    assert failing.exit_code == 1
+    assert "upgrade() of revision" in failing.stdout and "Integer" in failing.stdout
+    assert "Traceback" not in failing.output
