@@ -99,9 +99,10 @@ def plan_move(
         if known is None:
             raise
         plan.sql = _rehearsed_sql(migrator, verb, target)
+        reason = known.message.split(";")[0].split(":")[0].rstrip(".")
         plan.sql_command = (
-            f"`{plan.sql_command}` cannot write this offline ({known.message.split(';')[0]}); "
-            "these are the statements of a rehearsal in a transaction that was rolled back"
+            f"a rehearsal in a transaction that was rolled back, because `{plan.sql_command}` "
+            f"cannot write it offline: {reason}; on SQLite, batch operations need the live table"
         )
     return plan
 

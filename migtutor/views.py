@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def _escape(text: str) -> str:
-    from rich.markup import escape
+    from migtutor.plain_console import escape  # rich.markup.escape, without importing Rich
 
     return escape(text)
 
@@ -166,7 +166,8 @@ def plan(p: Plan) -> None:
     elif p.steps is not None:
         render.line("No revision to run: the database is already there.")
     if p.sql:
-        render.markup(f"[bold]The SQL[/] (from {_escape(p.sql_command)}):")
+        source = p.sql_command if p.sql_command.startswith("a ") else f"from `{p.sql_command}`"
+        render.markup(f"[bold]The SQL[/] ({_escape(source)}):")
         render.console().print(Syntax(p.sql.strip(), "sql", theme="ansi_dark"))
     elif p.sql_command:
         render.markup(f"[dim]No SQL shown: {_escape(p.sql_command)}[/]")
