@@ -64,8 +64,9 @@ class MigtutorGroup(TyperGroup):
     """Turns every error into one clear paragraph on stderr and a non-zero exit."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        from migtutor.typer_params import prime
 
-        pass  # prime(self, ctx)  # no Pydantic import just to parse str/bool/Path options (issue 7)
+        prime(self, ctx)  # no Pydantic import just to parse str/bool/Path options (issue 7)
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:

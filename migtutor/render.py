@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -27,16 +27,24 @@ def console(stderr: bool = False) -> Console:
     """Colour only on a terminal, never with --no-color or NO_COLOR."""
     key = "err" if stderr else "out"
     if key not in _consoles:
-        from rich.console import Console
+        from migtutor.plain_console import LeanConsole
 
         stream = sys.stderr if stderr else sys.stdout
-        _consoles[key] = Console(
-            file=stream,
-            no_color=_no_color,
-            highlight=False,
-            soft_wrap=not stream.isatty(),
-            color_system=None if _no_color else "auto",
-        )
+
+        def make_rich() -> Console:
+            from rich.console import Console
+
+            return Console(
+                file=stream,
+                no_color=_no_color,
+                highlight=False,
+                soft_wrap=not stream.isatty(),
+                color_system=None if _no_color else "auto",
+            )
+
+        # Plain markup lines are printed without importing Rich (issue 7: start-up time);
+        # tables, Markdown, syntax and anything unusual go to the Rich console made here.
+        _consoles[key] = cast("Console", LeanConsole(stream, _no_color, make_rich))
     return _consoles[key]
 
 
@@ -61,7 +69,7 @@ def markup(message: str) -> None:
 
 
 def _escape(text: str) -> str:
-    from rich.markup import escape
+    from migtutor.plain_console import escape  # rich.markup.escape, without importing Rich
 
     return escape(text)
 

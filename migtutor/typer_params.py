@@ -1,0 +1,78 @@
+"""Typer parameter coercion without Pydantic, for the plain types migtutor's commands use.
+
+Typer 0.29 converts every parameter value it processes (even a `None` default, e.g. of the
+`--help` option) through a Pydantic `TypeAdapter`, built on first use. Importing Pydantic and
+building the adapters costs about 100 ms per command, a third of Alembic's whole start-up, for
+values that are already `str`, `bool` or a path. `prime(command)` gives each parameter of a
+plain type a converter that does the same thing directly, and falls back to Typer's own
+(Pydantic) coercion for any other type or value. On a Typer without this machinery it does
+nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+try:  # Typer internals: present in Typer 0.29; absent before, and may move later.
+    from typer._coercion import RuntimeParam, build_runtime_param, resolve_type_descriptor
+    from typer._param_types import coerce_cli_path
+except ImportError:  # pragma: no cover - depends on the installed Typer
+    RuntimeParam = None  # type: ignore[assignment,misc]
+
+
+def prime(command: Any, ctx: Any) -> None:
+    """Give `command`'s parameters, and those of its subcommands, Pydantic-free coercion.
+
+    `ctx` is the root context: it creates (and each command caches) the `--help` options, which
+    Typer would otherwise also convert through Pydantic.
+    """
+    if RuntimeParam is None:
+        return  # pragma: no cover
+    params = list(getattr(command, "params", ()))
+    help_option = command.get_help_option(ctx) if hasattr(command, "get_help_option") else None
+    for param in [*params, help_option]:
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is None or getattr(param, "_runtime_param", True) is not None:
+            continue
+        param._runtime_param = _PlainParam(
+            parameter_info=descriptor.parameter_info, annotation=descriptor.annotation
+        )
+    for sub in (getattr(command, "commands", None) or {}).values():
+        prime(sub, ctx)
+
+
+if RuntimeParam is not None:
+
+    class _PlainParam(RuntimeParam):  # a frozen dataclass, like its base
+        """str, bool, int, Path and lists of them, as Typer's adapters would convert them.
+
+        `None` (an option not given) never reaches `_coerce_value`: the base class returns it.
+        """
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            annotation = self.annotation
+            if get_origin(annotation) is list and isinstance(value, (list, tuple)):
+                item = get_args(annotation)[0]
+                return [self._one(item, v, param, ctx) for v in value]
+            return self._one(annotation, value, param, ctx)
+
+        def _one(self, annotation: Any, value: Any, param: Any, ctx: Any) -> Any:
+            info = self.parameter_info
+            if info.parser is not None:
+                pass
+            elif annotation is str and isinstance(value, str):
+                return value
+            elif annotation is bool and isinstance(value, bool):
+                return value
+            elif annotation is int and info.min is None and info.max is None:
+                if type(value) is int:
+                    return value
+                if isinstance(value, str) and value.isascii() and value.isdigit():
+                    return int(value)
+            elif annotation is Path and info.path_type is None and isinstance(value, (str, Path)):
+                # Typer's own checks (exists, file_okay, resolve_path ...) for a Path value.
+                return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
+            # Anything else ("yes" for a bool from an environment variable ...): Typer's way.
+            descriptor = resolve_type_descriptor(annotation, self.parameter_info)
+            return build_runtime_param(descriptor)._coerce_value(value, param=param, ctx=ctx)
