@@ -222,7 +222,10 @@ def test_reference_passes_every_step(cli, workspace, database_url):
 def test_broken_revision_files_are_problems_not_tracebacks(cli, workspace, database_url):
     ws = ("-w", str(workspace), "-d", database_url)
     created = cli(*ws, "--json", "revision", "-m", "create posts table").json()
-    assert cli(*ws, "lesson", "check").exit_code == 0
+    passed = cli(*ws, "--no-color", "lesson", "check")
+    assert passed.exit_code == 0, passed.output
+    assert "Step 1 of lesson 1 done." in passed.stdout
+    assert "step 2 of 4" in passed.stdout and "op.drop_table" in passed.stdout  # the next step
     path = Path(created["path"])
     source = path.read_text(encoding="utf-8")
     path.write_text(
