@@ -134,7 +134,10 @@ class Migrator:
         if self._script is None:
             from alembic.script import ScriptDirectory
 
-            self._script = ScriptDirectory.from_config(self.config(with_connection=False))
+            script = ScriptDirectory.from_config(self.config(with_connection=False))
+            with _scripts_loading(self):
+                _check_revision_map(script)
+            self._script = script
         return self._script
 
     # -- reading -----------------------------------------------------------------------------
@@ -242,12 +245,39 @@ class Migrator:
     # -- changing the database ---------------------------------------------------------------
 
     def upgrade(self, target: str = "head") -> Outcome:
+        self._refuse_backwards(target)
         return self._move("upgrade", target)
 
+    def _refuse_backwards(self, target: str) -> None:
+        """`upgrade` to a revision below the current one would silently do nothing: say so."""
+        self.script  # noqa: B018  (explain a broken revision chain before Alembic warns)
+        current = self.current_heads()
+        if not current or target in ("head", "heads") or target.startswith("+"):
+            return
+        try:
+            with _scripts_loading(self):
+                wanted = {s.revision for s in self.script.get_revisions(target) if s is not None}
+                below: set[str] = set()
+                for rev in current:
+                    below.update(s.revision for s in self.script.walk_revisions("base", rev))
+        except Exception:
+            return  # a relative or unknown target: Alembic judges it and explains
+        if target != "base" and not wanted:
+            return
+        if wanted <= below - set(current):
+            where = ", ".join(current)
+            raise MigtutorError(
+                f"{target} is below the current revision ({where}): `upgrade` only moves "
+                f"forward, so nothing was changed. To go back to it, run "
+                f"`migtutor downgrade {target}`."
+            )
+
     def downgrade(self, target: str) -> Outcome:
+        self.script  # noqa: B018  (explain a broken revision chain before Alembic warns)
         return self._move("downgrade", target)
 
     def stamp(self, target: str, purge: bool = False) -> Outcome:
+        self.script  # noqa: B018  (explain a broken revision chain before Alembic warns)
         return self._move("stamp", target, purge=purge)
 
     def locked(
@@ -397,10 +427,13 @@ def _advisory_lock(migrator: Migrator, on_wait: Callable[[], None] | None) -> It
     timeout = lock_timeout()
     deadline = time.monotonic() + timeout
     waited = False
+    # A session lock outlives transactions; end only a transaction this function started.
+    caller_transaction = connection.in_transaction()
     while True:
         got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})
         acquired = bool(got.scalar())
-        connection.commit()
+        if not caller_transaction:
+            connection.commit()
         if acquired:
             break
         if not waited and on_wait is not None:
@@ -419,10 +452,69 @@ def _advisory_lock(migrator: Migrator, on_wait: Callable[[], None] | None) -> It
     finally:
         migrator._lock_depth -= 1
         with contextlib.suppress(Exception):  # closing the connection releases it as well
-            if connection.in_transaction():
-                connection.rollback()
+            ours = not connection.in_transaction()
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-            connection.commit()
+            if ours:
+                connection.commit()
+
+
+def _check_revision_map(script: ScriptDirectory) -> None:
+    """Link the revision files now, and explain a broken chain instead of Alembic's KeyError,
+    cycle error or warnings: a `down_revision` naming no revision, two files with one id, or
+    revisions whose down_revisions point at each other."""
+    import warnings
+
+    from alembic.script.revision import RevisionError
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            script.revision_map.heads  # noqa: B018  (imports every file and links them)
+        except KeyError as exc:
+            missing = str(exc.args[0]) if exc.args else "?"
+            files = _files_naming(script, ("down_revision", "depends_on"), {missing})
+            raise MigtutorError(
+                f"{' and '.join(files) or 'A revision file'} names {missing!r} as its "
+                "down_revision (or depends_on), but no revision file has that id. Set it to the "
+                "id of the revision it follows (see `migtutor history`), or to None for the "
+                "first revision."
+            ) from None
+        except RevisionError as exc:
+            ids = set(re.findall(r"\w+", str(exc).partition("(")[2]))
+            files = _files_naming(script, ("revision",), ids)
+            raise MigtutorError(
+                f"{_first_line(exc)}: following down_revision from these revisions leads back to "
+                f"them ({', '.join(files)}). Each down_revision must name an older revision; fix "
+                "down_revision in those files."
+            ) from None
+    for warning in caught:
+        text = str(warning.message)
+        duplicate = re.match(r"Revision (\S+) is present more than once", text)
+        if duplicate:
+            rev = duplicate[1]
+            files = _files_naming(script, ("revision",), {rev})
+            raise MigtutorError(
+                f"Two revision files have the id {rev}: {', '.join(files)}. A copied revision "
+                "needs a new id: change `revision` in one of them (and the files that follow it)."
+            )
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+
+def _files_naming(script: ScriptDirectory, variables: tuple[str, ...], ids: set[str]) -> list[str]:
+    """Revision files whose `variables` (revision, down_revision ...) name one of `ids`, found
+    by reading the text: the files may be too broken for Alembic to load."""
+    assignment = re.compile(rf"^({'|'.join(variables)})\b[^=\n]*=(.*)$", re.MULTILINE)
+    found = []
+    for directory in script._version_locations:
+        for path in sorted(Path(directory).glob("*.py")):
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            named = {m for match in assignment.finditer(text) for m in re.findall(r"\w+", match[2])}
+            if named & ids:
+                found.append(path.name)
+    return found
 
 
 def to_revision(script: Script, current: set[str]) -> Revision:
