@@ -12,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
+from migtutor.errors import MigtutorError
+
 
 def create_engine(url: str, **options) -> Engine:
     """An engine for one command: no pool to linger, and real DDL transactions on SQLite.
@@ -20,7 +22,22 @@ def create_engine(url: str, **options) -> Engine:
     would leave its first statements applied. Taking over BEGIN ourselves (the recipe in
     SQLAlchemy's SQLite dialect documentation) makes `CREATE`/`ALTER`/`DROP` transactional.
     """
-    engine = _sa_create_engine(url, poolclass=NullPool, **options)
+    try:
+        engine = _sa_create_engine(url, poolclass=NullPool, **options)
+    except ValueError as exc:  # e.g. a port that is not a number
+        raise MigtutorError(
+            f"The database URL is not valid ({exc}). Expected a form like "
+            "postgresql+psycopg2://USER:PASSWORD@HOST:5432/NAME or sqlite:///migtutor.db; "
+            "check `migtutor config`."
+        ) from None
+    except ModuleNotFoundError as exc:
+        if exc.name in {"psycopg", "psycopg2", "pymysql"}:
+            raise  # errors.translate explains these
+        raise MigtutorError(
+            f"The database URL needs the driver module {exc.name!r}, which is not installed. "
+            "migtutor works with SQLite (sqlite:///FILE) and PostgreSQL through psycopg2 "
+            "(postgresql+psycopg2://USER:PASSWORD@HOST:5432/NAME)."
+        ) from None
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")

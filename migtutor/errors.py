@@ -57,6 +57,16 @@ def translate(exc: BaseException, database: str = "the database") -> MigtutorErr
             "Expected a form like postgresql+psycopg2://USER:PASSWORD@HOST:5432/NAME or "
             "sqlite:///migtutor.db; check `migtutor config`."
         )
+    missing_function = re.fullmatch(
+        r"module '(.+)_py' has no attribute '(upgrade|downgrade)'", text
+    )
+    if isinstance(exc, AttributeError) and missing_function:
+        name, function = missing_function.groups()
+        return MigtutorError(
+            f"The revision file {name}.py has no {function}() function, so it cannot run and "
+            "nothing was changed. Every revision needs `def upgrade() -> None:` and "
+            "`def downgrade() -> None:` (with `pass` when there is nothing to do)."
+        )
     if isinstance(exc, ModuleNotFoundError) and exc.name in {"psycopg", "psycopg2", "pymysql"}:
         return MigtutorError(
             f"The database driver '{exc.name}' is not installed. migtutor uses psycopg2 for "
@@ -97,6 +107,28 @@ def _explain_command_error(text: str) -> MigtutorError:
         return MigtutorError(
             f"{_first_line(text)}. This directory is not a complete migtutor workspace; run "
             "`migtutor init` to lay it out."
+        )
+    if "is not a valid downgrade target" in text:
+        return MigtutorError(
+            f"{_first_line(text)}: it is not below the revision the database is at (see "
+            "`migtutor current`). `downgrade` only goes back, so nothing was changed; to go "
+            "forward, use `migtutor upgrade`."
+        )
+    if "does not refer to ancestor/descendant revisions" in text:
+        return MigtutorError(
+            f"{_first_line(text)}. Write a range oldest first, START:END (for example "
+            "base:head or -3:current), with both ends on the same branch."
+        )
+    if "Range revision not allowed" in text:
+        return MigtutorError(
+            "A range START:END works only with --sql (to print the SQL between two "
+            "revisions). To move the database, give one target: `migtutor upgrade END`."
+        )
+    if text.startswith("Relative revision") and "didn't produce" in text:
+        return MigtutorError(
+            f"{_first_line(text)}: there are not that many revisions in that direction. "
+            "`upgrade +N` goes N revisions forward and `downgrade -N` N back from the "
+            "current one (see `migtutor history`)."
         )
     return MigtutorError(_first_line(text) if len(text) > 300 else text.strip())
 

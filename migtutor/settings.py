@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from migtutor.errors import MigtutorError
 
@@ -165,6 +165,13 @@ def normalise_url(url: str) -> str:
             f"{mask_password(url)!r} is not a database URL. Expected a form like "
             "postgresql+psycopg2://USER:PASSWORD@HOST:5432/NAME or sqlite:///migtutor.db."
         )
+    try:
+        urlsplit(url).port  # noqa: B018  (a port that is not a number, a broken [IPv6] host)
+    except ValueError as exc:
+        raise MigtutorError(
+            f"{mask_password(url)!r} is not a valid database URL: {exc}. Expected a form like "
+            "postgresql+psycopg2://USER:PASSWORD@HOST:5432/NAME or sqlite:///migtutor.db."
+        ) from None
     if scheme in ("postgresql", "postgres") and importlib.util.find_spec("psycopg") is None:
         return f"postgresql+psycopg2://{rest}"
     return url
@@ -197,5 +204,9 @@ def redact(text: str, url: str) -> str:
     secret = userinfo.split(":", 1)[1]
     for form in {secret, unquote(secret)}:
         if form:
-            text = text.replace(form, "***")
+            text = text.replace(f":{form}@", ":***@")
+            # A very short password cannot be told apart from ordinary words: masking every
+            # "p" would garble the message and still hide nothing.
+            if len(form) >= 4:
+                text = text.replace(form, "***")
     return text
