@@ -7,7 +7,8 @@ library are imported at the top: the work happens in reset.py, classroom.py and 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -187,5 +188,202 @@ def show_reset_outcome(outcome: ResetOutcome) -> None:
     )
 
 
+# -- class ---------------------------------------------------------------------------------------
+
+class_app = typer.Typer(
+    help="Class databases on a PostgreSQL server: one database and login role per student.",
+    no_args_is_help=True,
+)
+
+PrefixOption = Annotated[
+    str,
+    typer.Option("--prefix", help="Names are PREFIX_STUDENT (databases and roles)."),
+]
+RosterArgument = Annotated[
+    Path,
+    typer.Argument(help="A text file with one student name per line.", show_default=False),
+]
+
+
+@class_app.command("create")
+def class_create(
+    ctx: typer.Context,
+    roster: RosterArgument,
+    prefix: PrefixOption = "class",
+    credentials: Annotated[
+        Path | None,
+        typer.Option("--credentials", help="Write each student's URL here (mode 0600)."),
+    ] = None,
+    to: TargetOption = "base",
+) -> None:
+    """Create a database and a login role per student, granted only on their own database.
+
+    Each password is generated here and shown once (or written to --credentials FILE, readable
+    by you only); the server stores only a SCRAM verifier of it.
+    """
+    from migtutor import classroom
+    from migtutor import reset as resetting
+
+    st = _state(ctx)
+    students = classroom.read_roster(roster)
+    prefix = classroom.check_prefix(prefix)
+    target = resetting.parse_target(to)
+    if st.json and credentials is None:
+        raise MigtutorError(
+            "With --json, give --credentials FILE: passwords are never put into JSON output. "
+            "Nothing was created."
+        )
+    accounts = classroom.create_class(st.database, students, prefix, target)
+    if credentials is not None:
+        classroom.write_credentials(credentials, accounts)
+    if st.json:
+        render.emit_json(
+            {
+                "prefix": prefix,
+                "target": target.spec,
+                "credentials": str(credentials),
+                "students": [a.to_json() for a in accounts],
+            }
+        )
+        return
+    created = [a for a in accounts if a.created]
+    for account in accounts:
+        if not account.created:
+            render.line(f"{account.student}: {account.name} exists already, left as it is.")
+    if not created:
+        return
+    render.markup(
+        f"[green]Created {len(created)} student database(s)[/] at "
+        f"{render_escape(target.label)}, each with its own login role:"
+    )
+    if credentials is not None:
+        for account in created:
+            render.line(f"  {account.student:<20} database and role {account.name}")
+        render.line(f"Their connection URLs, with passwords, are in {credentials} (mode 0600).")
+        return
+    render.note("Each student's DATABASE_URL, with a password shown only this once:")
+    for account in created:
+        render.line(f"  {account.student:<20} {account.url}")
+
+
+@class_app.command("reset")
+def class_reset(
+    ctx: typer.Context,
+    to: TargetOption = "base",
+    prefix: PrefixOption = "class",
+    seed: Annotated[bool, typer.Option("--seed", help="Insert the sample data set.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a server that is not on this machine.")
+    ] = False,
+) -> None:
+    """Reset every student's database to TARGET (built once, cloned for each student)."""
+    from migtutor import classroom
+    from migtutor import reset as resetting
+
+    st = _state(ctx)
+    target = resetting.parse_target(to)
+    database = st.database
+    resetting.require_local(database.url, allow_remote, database.masked_url)
+    names = classroom.list_class(database, prefix)
+    if not yes:
+        if not st.json and names:
+            render.line(
+                f"Reset {len(names)} database(s) to {target.label}, discarding everything in "
+                f"them: {', '.join(names)}."
+            )
+        confirm_or_refuse(
+            "Reset the class?",
+            yes,
+            f"Class reset would re-create {len(names)} database(s) of the class {prefix!r}.",
+        )
+    result = classroom.reset_class(database, prefix, target, seed=seed)
+    if st.json:
+        render.emit_json(result.to_json())
+        return
+    render.markup(
+        f"[green]Reset {len(result.databases)} database(s)[/] to "
+        f"{render_escape(target.label)} in {result.seconds:.2f} s."
+    )
+
+
+def _lesson_text(lesson: int | None) -> str:
+    from migtutor.reset import LESSON_COUNT
+
+    if lesson is None:
+        return "?"
+    return "done" if lesson > LESSON_COUNT else str(lesson)
+
+
+@class_app.command("status")
+def class_status(ctx: typer.Context, prefix: PrefixOption = "class") -> None:
+    """The dashboard: each student's revision, lesson, state and tables."""
+    from migtutor import classroom
+
+    st = _state(ctx)
+    rows = classroom.class_status(st.database, prefix)
+    if st.json:
+        render.emit_json([row.to_json() for row in rows])
+        return
+    if not rows:
+        render.line(f"No databases of the class {prefix!r} on this server.")
+        return
+    show_class_status(rows)
+
+
+def show_class_status(rows: list[Any]) -> None:
+    from rich.table import Table
+
+    table = Table(show_edge=True, header_style="bold")
+    for heading in ("student", "revision", "lesson", "state", "tables", "detail"):
+        table.add_column(heading)
+    styles = {"reference": "green", "own revisions": "cyan"}
+    for row in rows:
+        style = styles.get(row.state, "yellow")
+        table.add_row(
+            render_escape(row.student),
+            render_escape(", ".join(row.current) or "<base>"),
+            _lesson_text(row.lesson),
+            f"[{style}]{render_escape(row.state)}[/]",
+            render_escape(", ".join(row.tables) or "-"),
+            render_escape(row.detail),
+        )
+    render.console().print(table)
+    render.note("lesson: the lesson whose start the database matches (done: the course is done).")
+
+
+@class_app.command("drop")
+def class_drop(
+    ctx: typer.Context,
+    roster: RosterArgument,
+    prefix: PrefixOption = "class",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a server that is not on this machine.")
+    ] = False,
+) -> None:
+    """Drop the roster's databases and roles."""
+    from migtutor import classroom
+    from migtutor import reset as resetting
+
+    st = _state(ctx)
+    students = classroom.read_roster(roster)
+    prefix = classroom.check_prefix(prefix)
+    database = st.database
+    resetting.require_local(database.url, allow_remote, database.masked_url)
+    names = [classroom.database_name(prefix, s) for s in students]
+    if not yes and not st.json:
+        render.line(f"Drop the databases and roles {', '.join(names)} with everything in them.")
+    confirm_or_refuse(
+        "Drop them?", yes, f"Class drop would remove {len(names)} database(s) and role(s)."
+    )
+    dropped = classroom.drop_class(database, students, prefix)
+    if st.json:
+        render.emit_json({"dropped": dropped})
+        return
+    render.line(f"Dropped {len(dropped)} database(s) and role(s): {', '.join(dropped) or '-'}.")
+
+
 def register(app: typer.Typer) -> None:
     app.command("reset")(reset)
+    app.add_typer(class_app, name="class")

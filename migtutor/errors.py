@@ -142,6 +142,12 @@ def _explain_connection_error(orig: BaseException, database: str) -> MigtutorErr
             f"Login to {database} was refused: {text}. Check the user name and password in your "
             "settings (`migtutor config` shows which source is used)."
         )
+    if "permission denied for database" in lowered:
+        return MigtutorError(
+            f"Login to {database} was refused: {text}. This user may not connect to that "
+            "database (in a migtutor class each student's user connects to its own database "
+            "only): check the database name and user in your URL."
+        )
     if "does not exist" in lowered and "database" in lowered:
         return MigtutorError(
             f"{database} is reachable but the database does not exist: {text}. Create it "

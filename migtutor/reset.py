@@ -354,10 +354,13 @@ def rebuild(
     seed: bool = False,
     all_objects: bool = False,
     url: str,
+    script: str | None = None,
 ) -> tuple[Inventory, list[Applied], dict[str, int]]:
     """Drop the course's objects and run the reference revisions to `target`, on `connection`.
 
-    The caller owns the transaction (it must be open): nothing is committed here.
+    The caller owns the transaction (it must be open): nothing is committed here. With
+    `script` (from `upgrade_sql`), that SQL is run instead of Alembic: no Alembic state is
+    involved, so several threads can rebuild several databases at once.
     """
     from alembic import command
 
@@ -370,7 +373,15 @@ def rebuild(
     def record(*, step: Any, **_: Any) -> None:
         applied.append(Applied(step.up_revision_id or "", _message(step.up_revision_id)))
 
-    if target.revision is not None:
+    if script is not None:
+        if script.strip():
+            cursor = connection.connection.cursor()  # the DBAPI cursor: no parameter parsing
+            try:
+                cursor.execute(script)
+            finally:
+                cursor.close()
+        applied = [Applied(rev, _message(rev)) for rev in target.revisions]
+    elif target.revision is not None:
         config = build_config(
             course_root(),
             url,
@@ -381,6 +392,28 @@ def rebuild(
         command.upgrade(config, target.revision)
     seeded = seed_data(connection) if seed else {}
     return found, applied, seeded
+
+
+def upgrade_sql(target: Target, url: str) -> str:
+    """The SQL of the reference revisions up to `target` for `url`'s dialect (offline mode).
+
+    Alembic's BEGIN/COMMIT lines are left out: the caller runs the script in its own
+    transaction.
+    """
+    import io
+
+    from alembic import command
+
+    from migtutor.alembic_config import build_config
+
+    if target.revision is None:
+        return ""
+    buffer = io.StringIO()
+    config = build_config(course_root(), url, output_buffer=buffer, ini=reference_ini())
+    config.cmd_opts.sql = True
+    command.upgrade(config, target.revision, sql=True)
+    lines = buffer.getvalue().splitlines()
+    return "\n".join(line for line in lines if line.strip() not in ("BEGIN;", "COMMIT;"))
 
 
 def _message(revision: str | None) -> str:
