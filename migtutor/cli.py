@@ -173,10 +173,12 @@ def init(
     if state(ctx).json:
         render.emit_json({"workspace": str(result.workspace), "written": result.written})
         return
-    render.markup(f"[green]Created a migtutor workspace in[/] {result.workspace}")
+    render.markup(
+        f"[green]Created a migtutor workspace in[/] {render._escape(str(result.workspace))}"
+    )
     for name in result.written:
         render.line(f"  {name}")
-    prefix = "" if target == Path.cwd().resolve() else f"cd {target} && "
+    prefix = "" if target == Path.cwd().resolve() else f"cd {render._escape(str(target))} && "
     render.markup(
         "\nNext: [bold]"
         + prefix
@@ -378,7 +380,9 @@ def revision(
     if st.json:
         render.emit_json(render.revision_to_json(created))
         return
-    render.markup(f"[green]Created revision[/] [bold]{created.revision}[/]: {created.message}")
+    render.markup(
+        f"[green]Created revision[/] [bold]{created.revision}[/]: {render._escape(created.message)}"
+    )
     render.line(f"  file:          {created.path}")
     render.line(f"  down_revision: {created.down_revision or 'None (the first revision)'}")
     render.line("Edit upgrade() and downgrade() in it, then run: migtutor upgrade head")
