@@ -459,11 +459,11 @@ def stamp(
     """Record a revision in alembic_version without running any migration."""
     st = state(ctx)
     with st.migrator() as migrator:
-        before = snapshot_schema(migrator)
+        before = None if quiet or st.json else snapshot_schema(migrator)
         result = migrator.stamp(target, purge=purge)
-        changes = diff_schema(before, migrator)
+        changes = None if before is None else diff_schema(before, migrator)
         heads = migrator.head_ids()
-    _report(st, "stamp", result, heads, changes=None if quiet else changes)
+    _report(st, "stamp", result, heads, changes=changes)
 
 
 def _move(
@@ -489,11 +489,11 @@ def _move(
         with migrator.locked(on_wait=cli_views.waiting_note):
             plan = cli_views.explain_move(st, migrator, verb, target) if explain else None
             losses = cli_views.guard_data_loss(migrator, verb, target, yes)
-            before = snapshot_schema(migrator)
+            before = None if quiet or st.json else snapshot_schema(migrator)
             result = migrator.upgrade(target) if verb == "upgrade" else migrator.downgrade(target)
-            changes = diff_schema(before, migrator)
+            changes = None if before is None else diff_schema(before, migrator)
         heads = migrator.head_ids()
-    _report(st, verb, result, heads, changes=None if quiet else changes, plan=plan, losses=losses)
+    _report(st, verb, result, heads, changes=changes, plan=plan, losses=losses)
 
 
 def snapshot_schema(migrator: Migrator) -> Any:
