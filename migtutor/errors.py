@@ -6,6 +6,7 @@ SQLAlchemy nor Alembic: commands that never touch a database stay fast.
 
 from __future__ import annotations
 
+import errno
 import re
 
 
@@ -24,6 +25,10 @@ class Interrupted(MigtutorError):
     def __init__(self, message: str, current: list[str] | None = None) -> None:
         super().__init__(message, exit_code=130)
         self.current = current
+
+
+# errno values meaning "this file cannot be written": EACCES, EPERM, EROFS, ENOSPC, EDQUOT.
+_NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
 
 
 def _qualified_names(exc: BaseException) -> set[str]:
@@ -66,6 +71,11 @@ def translate(exc: BaseException, database: str = "the database") -> MigtutorErr
             f"The revision file {name}.py has no {function}() function, so it cannot run and "
             "nothing was changed. Every revision needs `def upgrade() -> None:` and "
             "`def downgrade() -> None:` (with `pass` when there is nothing to do)."
+        )
+    if isinstance(exc, OSError) and exc.errno in _NOT_WRITABLE and exc.filename:
+        return MigtutorError(
+            f"Cannot write {exc.filename}: {exc.strerror}. Nothing was written there; make the "
+            "workspace directory writable (or work in a copy of it) and run the command again."
         )
     if isinstance(exc, ModuleNotFoundError) and exc.name in {"psycopg", "psycopg2", "pymysql"}:
         return MigtutorError(
@@ -152,6 +162,12 @@ def _explain_connection_error(orig: BaseException, database: str) -> MigtutorErr
         return MigtutorError(
             f"{database} is reachable but the database does not exist: {text}. Create it "
             "(for example `createdb NAME`) or fix the database name."
+        )
+    if "readonly database" in lowered or "read-only file system" in lowered:
+        return MigtutorError(
+            f"Cannot write to {database}: the file or its directory is read-only, so no "
+            "migration can be recorded and nothing was changed. Make them writable, or choose "
+            "another database with -d."
         )
     if "unable to open database file" in lowered:
         return MigtutorError(
