@@ -242,7 +242,9 @@ def inventory(connection: Connection, all_objects: bool = False) -> Inventory:
     import sqlalchemy as sa
 
     inspector = sa.inspect(connection)
-    owned_names = {*COURSE_TABLES, VERSION_TABLE}
+    # Alembic's batch mode on SQLite copies a table through `_alembic_tmp_<table>`; a revision
+    # that failed mid-copy can leave one behind.
+    owned_names = {*COURSE_TABLES, VERSION_TABLE, *(f"_alembic_tmp_{t}" for t in COURSE_TABLES)}
     result = Inventory(all_objects=all_objects)
     for name in sorted(inspector.get_table_names()):
         rows = _count(connection, name)

@@ -1,0 +1,225 @@
+"""`migtutor reset`: from any state, to any lesson, only what the course owns, never unasked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from migtutor.models import Base
+from migtutor.reset import REFERENCE_IDS, REFERENCE_SCHEMAS
+
+
+def engine_for(url: str) -> sa.Engine:
+    return sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+
+def schema_of(url: str) -> dict[str, set[str]]:
+    engine = engine_for(url)
+    try:
+        inspector = sa.inspect(engine)
+        return {
+            t: {c["name"] for c in inspector.get_columns(t)} for t in inspector.get_table_names()
+        }
+    finally:
+        engine.dispose()
+
+
+def query(url: str, sql: str) -> list[tuple]:
+    engine = engine_for(url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(sa.text(sql))]
+    finally:
+        engine.dispose()
+
+
+def execute(url: str, *statements: str) -> None:
+    engine = engine_for(url)
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+def course_schema(url: str) -> dict[str, set[str]]:
+    return {t: cols for t, cols in schema_of(url).items() if t != "alembic_version"}
+
+
+def assert_at(url: str, revision: str | None) -> None:
+    expected = {t: set(c) for t, c in REFERENCE_SCHEMAS[revision].items()}
+    assert course_schema(url) == expected
+    versions = query(url, "SELECT version_num FROM alembic_version") if revision else []
+    assert versions == ([(revision,)] if revision else [])
+
+
+@pytest.fixture
+def empty_dir(tmp_path: Path) -> Path:
+    """A directory that is not a workspace, so reset touches no revision files."""
+    directory = tmp_path / "elsewhere"
+    directory.mkdir()
+    return directory
+
+
+def reset(cli, directory: Path, url: str, *args: str):
+    return cli("-w", str(directory), "-d", url, "reset", *args)
+
+
+@pytest.mark.parametrize("target", ["base", "lesson:1", "lesson:3", "head", "l4_owner_fk"])
+def test_reset_reaches_each_reference_state(cli, empty_dir, database_url, target) -> None:
+    result = reset(cli, empty_dir, database_url, "--to", target, "--yes")
+    assert result.exit_code == 0, result.output
+    revision = {"base": None, "lesson:1": None, "lesson:3": "l2_content", "head": "l5_votes"}.get(
+        target, target
+    )
+    assert_at(database_url, revision)
+    assert "The database is now at" in result.stdout
+
+
+def test_reference_schemas_match_the_reference_revisions(cli, empty_dir, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'each.db'}"
+    for revision in REFERENCE_IDS:
+        assert reset(cli, empty_dir, url, "--to", revision, "--yes").exit_code == 0
+        assert_at(url, revision)
+
+
+def test_without_yes_and_without_a_terminal_reset_refuses_and_changes_nothing(
+    cli, empty_dir, database_url
+) -> None:
+    assert reset(cli, empty_dir, database_url, "--to", "head", "--seed", "--yes").exit_code == 0
+    before = query(database_url, "SELECT id, title FROM posts ORDER BY id")
+
+    result = reset(cli, empty_dir, database_url, "--to", "base")
+
+    assert result.exit_code == 1
+    assert "--yes" in result.stderr and "Nothing was changed" in result.stderr
+    assert "Traceback" not in result.output
+    # It said what it would destroy: tables with their row counts, and the current revision.
+    assert "posts" in result.stdout and "4 rows" in result.stdout
+    assert "l5_votes" in result.stdout
+    assert query(database_url, "SELECT id, title FROM posts ORDER BY id") == before
+    assert_at(database_url, "l5_votes")
+
+
+def test_reset_recovers_tables_made_by_create_all(cli, empty_dir, database_url) -> None:
+    engine = engine_for(database_url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    execute(database_url, "INSERT INTO users (id, email, password) VALUES (7, 'x@y.z', 'h')")
+
+    result = reset(cli, empty_dir, database_url, "--to", "lesson:3", "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert_at(database_url, "l2_content")
+
+
+def test_reset_recovers_a_revision_no_script_knows(cli, empty_dir, database_url) -> None:
+    assert reset(cli, empty_dir, database_url, "--to", "head", "--yes").exit_code == 0
+    execute(database_url, "UPDATE alembic_version SET version_num = 'deadbeef1234'")
+    preview = reset(cli, empty_dir, database_url, "--to", "lesson:4")
+    assert "deadbeef1234" in preview.stdout and "no course script knows" in preview.stdout
+
+    result = reset(cli, empty_dir, database_url, "--to", "lesson:4", "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert_at(database_url, "l3_users")
+
+
+def test_reset_recovers_a_half_applied_learner_revision(cli, empty_dir, database_url) -> None:
+    # The database says l2_content, but a learner's revision got halfway: users exists, and
+    # SQLite's batch mode left its temporary copy of posts behind.
+    assert reset(cli, empty_dir, database_url, "--to", "lesson:3", "--yes").exit_code == 0
+    execute(
+        database_url,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR)",
+        "CREATE TABLE _alembic_tmp_posts (id INTEGER PRIMARY KEY, title VARCHAR)",
+        "ALTER TABLE posts ADD COLUMN owner_id INTEGER",
+    )
+
+    result = reset(cli, empty_dir, database_url, "--to", "head", "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert_at(database_url, "l5_votes")
+
+
+def test_reset_keeps_tables_it_does_not_own_unless_all(cli, empty_dir, database_url) -> None:
+    assert reset(cli, empty_dir, database_url, "--to", "lesson:2", "--yes").exit_code == 0
+    execute(
+        database_url,
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body VARCHAR)",
+        "INSERT INTO notes (id, body) VALUES (1, 'mine')",
+    )
+    result = reset(cli, empty_dir, database_url, "--to", "base", "--yes")
+    assert result.exit_code == 0, result.output
+    assert schema_of(database_url) == {"notes": {"id", "body"}}
+    assert query(database_url, "SELECT body FROM notes") == [("mine",)]
+
+    preview = reset(cli, empty_dir, database_url, "--to", "base", "--all")
+    assert "notes" in preview.stdout and "1 row" in preview.stdout
+    assert reset(cli, empty_dir, database_url, "--to", "base", "--all", "--yes").exit_code == 0
+    assert schema_of(database_url) == {}
+
+
+def test_seed_is_deterministic_and_fits_the_target(cli, empty_dir, database_url) -> None:
+    assert reset(cli, empty_dir, database_url, "--to", "lesson:2", "--seed", "--yes").exit_code == 0
+    assert query(database_url, "SELECT id, title FROM posts ORDER BY id")[0] == (
+        1,
+        "Hello, migrations",
+    )
+
+    result = cli("-w", str(empty_dir), "-d", database_url, "--json", "reset", "--to", "head",
+                 "--seed", "--yes")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.json()["seeded"] == {"users": 3, "posts": 4, "votes": 4}
+    first = query(database_url, "SELECT * FROM votes ORDER BY user_id, post_id")
+    owners = query(database_url, "SELECT id, owner_id FROM posts ORDER BY id")
+    assert reset(cli, empty_dir, database_url, "--to", "head", "--seed", "--yes").exit_code == 0
+    assert query(database_url, "SELECT * FROM votes ORDER BY user_id, post_id") == first
+    assert query(database_url, "SELECT id, owner_id FROM posts ORDER BY id") == owners
+    # New rows still get fresh ids (PostgreSQL's sequences were moved past the sample rows).
+    execute(database_url, "INSERT INTO users (email, password) VALUES ('new@example.com', 'h')")
+    assert query(database_url, "SELECT max(id) FROM users") == [(4,)]
+
+
+def test_reset_brings_a_learner_workspace_in_line(cli, workspace: Path) -> None:
+    created = cli("-w", str(workspace), "--json", "revision", "-m", "my posts table")
+    assert created.exit_code == 0, created.output
+    mine = Path(created.json()["path"])
+    mine_text = mine.read_text()
+
+    result = cli("-w", str(workspace), "reset", "--to", "lesson:3", "--yes")
+
+    assert result.exit_code == 0, result.output
+    versions = workspace / "migrations" / "versions"
+    assert sorted(p.name.split("_")[0] for p in versions.glob("*.py")) == ["l1", "l2"]
+    backup = workspace / ".migtutor" / "backup" / "versions-1" / mine.name
+    assert backup.read_text() == mine_text  # moved, never deleted
+    assert str(backup.parent) in result.stdout
+    current = cli("-w", str(workspace), "--json", "current")
+    assert current.json()["current"] == ["l2_content"] and current.json()["up_to_date"]
+
+    # Back to an earlier lesson: unchanged reference copies beyond it just go.
+    assert cli("-w", str(workspace), "reset", "--to", "lesson:2", "--yes").exit_code == 0
+    assert [p.name[:8] for p in versions.glob("*.py")] == ["l1_posts"]
+    assert not (workspace / ".migtutor" / "backup" / "versions-2").exists()
+    upgrade = cli("-w", str(workspace), "upgrade", "head")
+    assert upgrade.exit_code == 0 and "Nothing to upgrade" in upgrade.stdout
+
+
+def test_reset_refuses_a_remote_host_without_allow_remote(cli, empty_dir) -> None:
+    url = "postgresql+psycopg2://teacher:Sup3rSecret@db.example.com:5432/course"
+    result = reset(cli, empty_dir, url, "--to", "base", "--yes")
+    assert result.exit_code == 1
+    assert "--allow-remote" in result.stderr and "Traceback" not in result.output
+    assert "Sup3rSecret" not in result.output
+
+
+def test_an_unknown_target_is_explained(cli, empty_dir, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    for target in ("lesson:9", "lesson:x", "nowhere"):
+        result = reset(cli, empty_dir, url, "--to", target, "--yes")
+        assert result.exit_code == 1, target
+        assert "lesson:N" in result.stderr or "lesson:1 to lesson:5" in result.stderr
