@@ -94,7 +94,7 @@ def diagnose(workspace: Path, database_option: str | None = None) -> list[Findin
             metadata_tables = _check_env_py(migrator, findings)
             current = _check_database(migrator, database, findings)
             heads = _check_revisions(migrator, current, findings)
-            if current is not None and heads is not None and metadata_tables:
+            if current is not None and heads and metadata_tables:
                 _check_drift(migrator, current, heads, findings)
             _check_downgrades(migrator, findings)
         except MigtutorError as exc:  # e.g. a revision file that does not import
@@ -214,7 +214,8 @@ def _check_revisions(
             Finding(
                 "no_revisions",
                 "info",
-                "There are no revisions in migrations/versions/ yet.",
+                "There are no revisions in migrations/versions/ yet: the database stays empty "
+                "until you write one (lesson 1 starts there).",
                 'migtutor revision -m "create posts table"',
             )
         )

@@ -182,3 +182,10 @@ def test_not_a_workspace(cli, tmp_path: Path) -> None:
     result = cli("-w", str(tmp_path), "doctor")
     assert result.exit_code == 1
     assert "no alembic.ini" in result.stdout and "migtutor init" in result.stdout
+
+
+def test_fresh_workspace_is_healthy_and_points_to_lesson_one(cli, workspace: Path) -> None:
+    text, code, data = doctor(cli, workspace, sqlite(workspace))
+    assert code == 0, text.output
+    info = next(f for f in data["findings"] if f["code"] == "no_revisions")
+    assert info["level"] == "info" and "migtutor revision -m" in info["fix"]
