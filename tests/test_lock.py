@@ -19,7 +19,9 @@ Revision ID: slow
 Revises:
 """
 
+import os
 import time
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -33,7 +35,10 @@ depends_on = None
 def upgrade() -> None:
     op.create_table("slow", sa.Column("id", sa.Integer(), primary_key=True))
     op.execute("INSERT INTO slow (id) VALUES (1)")
-    time.sleep(2)
+    release = Path(os.environ["RELEASE_FILE"])
+    deadline = time.monotonic() + 30
+    while not release.exists() and time.monotonic() < deadline:  # the test says when to end
+        time.sleep(0.05)
 
 
 def downgrade() -> None:
@@ -58,7 +63,9 @@ def advisory_locks_held(engine: sa.Engine) -> int:
 def test_two_processes_take_turns(workspace: Path, postgres_url: str) -> None:
     (workspace / "migrations" / "versions" / "slow.py").write_text(SLOW_REVISION)
     command = migtutor_command("-w", str(workspace), "-d", postgres_url, "--json", "upgrade")
+    release = workspace / "release"
     env = {k: v for k, v in os.environ.items() if k not in ("MIGTUTOR_DATABASE_URL",)}
+    env["RELEASE_FILE"] = str(release)
     engine = sa.create_engine(postgres_url)
     try:
         first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -68,6 +75,9 @@ def test_two_processes_take_turns(workspace: Path, postgres_url: str) -> None:
             assert time.monotonic() < deadline, "the first upgrade never took the lock"
             time.sleep(0.05)
         second = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        waiting = second.stderr.readline()  # the second says it waits for the first
+        assert b"waiting" in waiting, waiting + second.stderr.read()
+        release.touch()  # now the first may finish its revision
         out1, err1 = first.communicate(timeout=60)
         out2, err2 = second.communicate(timeout=60)
         assert first.returncode == 0, err1.decode()
@@ -75,7 +85,6 @@ def test_two_processes_take_turns(workspace: Path, postgres_url: str) -> None:
         applied = sorted(len(json.loads(out)["applied"]) for out in (out1, out2))
         assert applied == [0, 1]  # one applied the revision, the other found nothing to do
         assert json.loads(out2)["current"] == ["slow"]
-        assert b"waiting" in err2
         with engine.connect() as connection:
             assert connection.execute(sa.text("SELECT count(*) FROM slow")).scalar_one() == 1
         assert advisory_locks_held(engine) == 0
