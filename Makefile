@@ -14,12 +14,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed
-	@ws=$$(mktemp -d) && cp migrations/versions/*.py $$ws/ && \
-	$(BIN)/migtutor -w $$ws/course init && mv $$ws/*.py $$ws/course/migrations/versions/ && \
-	cp migtutor/models.py $$ws/course/app/models.py && \
-	$(BIN)/migtutor -w $$ws/course upgrade head && \
-	$(BIN)/migtutor -w $$ws/course history && \
-	$(BIN)/migtutor -w $$ws/course current && rm -rf $$ws
+	$(BIN)/migtutor demo --no-pause
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest

@@ -384,6 +384,132 @@ def class_drop(
     render.line(f"Dropped {len(dropped)} database(s) and role(s): {', '.join(dropped) or '-'}.")
 
 
+# -- demo ----------------------------------------------------------------------------------------
+
+
+def demo(
+    ctx: typer.Context,
+    pause: Annotated[
+        bool | None,
+        typer.Option(
+            "--pause/--no-pause",
+            help="Wait for Enter after each lesson (default: only on a terminal).",
+            show_default=False,
+        ),
+    ] = None,
+    delay: Annotated[
+        float, typer.Option("--delay", min=0, help="Seconds to wait between steps (terminal only).")
+    ] = 0.0,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="Stop when the database reaches this state (as reset --to: lesson:3 runs "
+            "lessons 1 and 2; head runs them all).",
+        ),
+    ] = "head",
+) -> None:
+    """Run the whole course end to end, narrated: each lesson's revision written and applied.
+
+    Works in a temporary workspace (or -w DIR, which must be empty) on an SQLite file there,
+    or on the database given with -d. Without a terminal it never waits. The output is the
+    same on every run, apart from the labelled run time at the end.
+    """
+    import tempfile
+    import time
+
+    from migtutor import demo as demos
+    from migtutor import reset as resetting
+    from migtutor.settings import DatabaseSettings, normalise_url
+
+    st = _state(ctx)
+    target = resetting.parse_target(to)
+    given = ctx.find_root().params.get("workspace")
+    interactive = _interactive()
+    wait = interactive and (pause if pause is not None else True)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="migtutor-demo-") as scratch:
+        workspace = Path(given).resolve() if given else Path(scratch) / "blog"
+        if given:
+            demos.check_workspace(workspace)
+        if st.database_url:
+            database = DatabaseSettings(normalise_url(st.database_url), "--database-url option")
+            demos.check_database(database)
+        else:
+            database = DatabaseSettings(f"sqlite:///{workspace / 'migtutor.db'}", "demo")
+        render.markup("[bold]migtutor demo[/]: the course end to end, as a learner does it.")
+        where = str(workspace) if given else "a temporary directory (removed at the end)"
+        render.line(f"Workspace: {where}")
+        render.line(f"Database:  {_demo_database(database, given is not None)}")
+        for event in demos.run_demo(workspace, database, target):
+            if event.kind == "pause":
+                if wait:
+                    typer.prompt("Press Enter for the next lesson", default="", show_default=False)
+                continue
+            show_demo_event(event)
+            if interactive and delay:
+                time.sleep(delay)
+    render.line("")
+    render.markup(f"[green]Demo finished[/] at {render_escape(target.label)}.")
+    render.line(f"Run time: {time.perf_counter() - started:.1f} s (the only line that varies)")
+
+
+def _demo_database(database: Any, workspace_given: bool) -> str:
+    if not database.is_sqlite:
+        return database.masked_url
+    return "migtutor.db (SQLite) in the workspace"
+
+
+def show_demo_event(event: Any) -> None:
+    kind = event.kind
+    if kind == "lesson":
+        render.line("")
+        plan = event.data
+        if plan is None:
+            heading = f"Finale: {event.text}"
+        else:
+            heading = f"Lesson {plan.number} of {event.extra['total']}: {event.text}"
+        render.markup(f"[bold reverse] {render_escape(heading)} [/]")
+    elif kind == "say":
+        if event.extra.get("markdown"):
+            from rich.markdown import Markdown
+
+            render.console().print(Markdown(event.text))
+        else:
+            render.line(event.text)
+    elif kind == "command":
+        render.markup(f"[bold cyan]$ {render_escape(event.text)}[/]")
+        if event.extra.get("rev_id"):
+            render.markup(
+                f"[dim]  (the demo adds --rev-id {event.extra['rev_id']} so its ids are the "
+                "same on every run)[/]"
+            )
+    elif kind == "code":
+        render.code(event.text, "")
+    elif kind == "outcome":
+        render.outcome(event.text, event.data, event.extra["heads"])
+    elif kind == "chain":
+        render.revisions(event.data)
+    elif kind == "schema":
+        _show_schema(event.data)
+
+
+def _show_schema(snapshot: Any) -> None:
+    if isinstance(snapshot, dict):
+        for table, columns in snapshot.items():
+            if table != "alembic_version":
+                render.line(f"{table}: {', '.join(columns)}")
+        return
+    from migtutor import views
+
+    names = [name for name in snapshot.table_names if name != "alembic_version"]
+    if not names:
+        render.line("No tables: the schema is empty.")
+    for name in names:
+        views.table(snapshot.tables[name])
+
+
 def register(app: typer.Typer) -> None:
     app.command("reset")(reset)
     app.add_typer(class_app, name="class")
+    app.command("demo")(demo)
