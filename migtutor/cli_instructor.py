@@ -103,6 +103,8 @@ def reset(
     outcome = resetting.reset_database(
         database, target, seed=seed, all_objects=all_objects, files=files
     )
+    if not keep_scripts:
+        outcome.progress_lesson = resetting.set_progress(st.workspace, target)
     if st.json:
         render.emit_json(outcome.to_json())
         return
@@ -172,6 +174,8 @@ def render_escape(text: str) -> str:
 
 
 def show_reset_outcome(outcome: ResetOutcome) -> None:
+    from migtutor.reset import LESSON_COUNT
+
     removed = outcome.removed.removed
     if removed:
         render.line("Removed: " + ", ".join(f"{t.name} ({_rows(t.rows)})" for t in removed))
@@ -183,6 +187,11 @@ def show_reset_outcome(outcome: ResetOutcome) -> None:
         )
     if outcome.files is not None:
         show_file_plan(outcome.files, planned=False)
+    lesson = outcome.progress_lesson
+    if lesson is not None and lesson > LESSON_COUNT:
+        render.line("Lesson progress: every lesson done.")
+    elif lesson is not None:
+        render.line(f"Lesson progress: lesson {lesson} is next (`migtutor lesson show`).")
     render.markup(
         f"[green]The database is now at[/] [bold]{render_escape(outcome.target.label)}[/]."
     )

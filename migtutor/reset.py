@@ -17,6 +17,7 @@ This module prints nothing: it returns plain data for `cli_instructor` to render
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import shutil
 from dataclasses import dataclass, field
@@ -334,6 +335,7 @@ class ResetOutcome:
     current: list[str]
     seeded: dict[str, int]
     files: FilePlan | None = None
+    progress_lesson: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -346,6 +348,7 @@ class ResetOutcome:
             "current": self.current,
             "seeded": self.seeded,
             "files": self.files.to_json() if self.files else None,
+            "progress_lesson": self.progress_lesson,
         }
 
 
@@ -611,3 +614,26 @@ def apply_files(plan: FilePlan) -> None:
             f"updated: {exc.strerror} ({exc.filename}). Your own files are in {plan.backup} or "
             "still in place; copy the reference revisions in by hand."
         ) from exc
+
+
+def set_progress(workspace: Path, target: Target) -> int | None:
+    """Point a learner workspace's lesson progress at the target's lesson; None if not a workspace.
+
+    Lessons before it count as completed, so `migtutor lesson show` opens the lesson the
+    database is now ready for.
+    """
+    if not (workspace / "alembic.ini").is_file():
+        return None
+    with contextlib.suppress(MigtutorError):
+        if workspace.resolve() == course_root().resolve():
+            return None
+    from migtutor.lessons import Progress, load_lessons, save_progress
+
+    lessons = load_lessons()
+    if target.lesson > len(lessons):
+        last = lessons[-1]
+        progress = Progress(last.number, len(last.steps), [n.number for n in lessons])
+    else:
+        progress = Progress(target.lesson, 0, list(range(1, target.lesson)))
+    save_progress(workspace, progress)
+    return target.lesson

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -200,6 +201,9 @@ def test_reset_brings_a_learner_workspace_in_line(cli, workspace: Path) -> None:
     assert str(backup.parent) in result.stdout
     current = cli("-w", str(workspace), "--json", "current")
     assert current.json()["current"] == ["l2_content"] and current.json()["up_to_date"]
+    assert "lesson 3 is next" in result.stdout
+    progress = json.loads((workspace / ".migtutor" / "progress.json").read_text())
+    assert progress["lesson"] == 3 and progress["completed"] == [1, 2]
 
     # Back to an earlier lesson: unchanged reference copies beyond it just go.
     assert cli("-w", str(workspace), "reset", "--to", "lesson:2", "--yes").exit_code == 0
