@@ -172,8 +172,22 @@ def tool_paths() -> tuple[Path, Path]:
     return found[0], found[1]
 
 
+# Where the children write their bytecode (set in main): a temporary directory, so nothing is
+# written into the repository or site-packages.
+PYCACHE: dict[str, str] = {}
+
+
 def clean_env(database_url: str | None = None) -> dict[str, str]:
+    """The environment of every measured process: same for both tools.
+
+    PYTHONDONTWRITEBYTECODE is removed: with it, every run compiles from source whatever has no
+    up-to-date .pyc (migtutor's modules in a development checkout, the revision files), which
+    no installed tool does. The bytecode goes to a temporary PYTHONPYCACHEPREFIX instead; the
+    warm-up runs write it for both tools.
+    """
     env = {k: v for k, v in os.environ.items() if k not in _SETTINGS_VARIABLES}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.update(PYCACHE)
     env["NO_COLOR"] = "1"
     if database_url:
         env["DATABASE_URL"] = database_url
@@ -452,6 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="migtutor-bench-") as tmp:
         root = Path(tmp)
+        PYCACHE["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
         fresh = make_workspace(migtutor, root / "fresh", course=False)
         course = make_workspace(migtutor, root / "course")
         print(f"start-up commands ({runs} runs)...", file=sys.stderr)
