@@ -121,6 +121,8 @@ class Migrator:
         return self._connection
 
     def config(self, *, with_connection: bool = True, **attributes: Any) -> Config:
+        if with_connection:  # a command will run: explain a broken revision chain first
+            self.script  # noqa: B018
         return build_config(
             self.workspace,
             self.database.url,
@@ -210,6 +212,7 @@ class Migrator:
             )
         if not message.strip():
             raise MigtutorError('A revision needs a message: -m "what this revision changes".')
+        self.script  # noqa: B018  (explain a broken revision chain before Alembic warns)
         config = self.config(with_connection=autogenerate)
         config.cmd_opts.autogenerate = autogenerate
         if autogenerate:
@@ -234,6 +237,7 @@ class Migrator:
     def merge(self, revisions: list[str], message: str, rev_id: str | None = None) -> Revision:
         from alembic import command
 
+        self.script  # noqa: B018  (explain a broken revision chain before Alembic warns)
         with _scripts_loading(self), contextlib.redirect_stdout(io.StringIO()):
             script = command.merge(
                 self.config(with_connection=False), revisions, message=message, rev_id=rev_id
@@ -250,6 +254,7 @@ class Migrator:
 
     def _refuse_backwards(self, target: str) -> None:
         """`upgrade` to a revision below the current one would silently do nothing: say so."""
+        self._check_writable()
         self.script  # noqa: B018  (explain a broken revision chain before Alembic warns)
         current = self.current_heads()
         if not current or target in ("head", "heads") or target.startswith("+"):
@@ -273,12 +278,30 @@ class Migrator:
             )
 
     def downgrade(self, target: str) -> Outcome:
+        self._check_writable()
         self.script  # noqa: B018  (explain a broken revision chain before Alembic warns)
         return self._move("downgrade", target)
 
     def stamp(self, target: str, purge: bool = False) -> Outcome:
+        self._check_writable()
         self.script  # noqa: B018  (explain a broken revision chain before Alembic warns)
         return self._move("stamp", target, purge=purge)
+
+    def _check_writable(self) -> None:
+        """An SQLite file on a read-only disk or directory fails only at its first write, which
+        would look like a broken revision: say what is wrong before running anything."""
+        url = self.database.url
+        if not url.startswith("sqlite:///"):
+            return
+        path = Path(url[len("sqlite:///") :].split("?", 1)[0])
+        if not path.exists():
+            return  # connecting will create it, or explain why it cannot
+        if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+            raise MigtutorError(
+                f"Cannot write to the SQLite database {path}: the file or its directory is "
+                "read-only, so no migration can be recorded and nothing was changed. Make them "
+                "writable, or choose another database with -d."
+            )
 
     def locked(
         self, on_wait: Callable[[], None] | None = None
