@@ -166,11 +166,76 @@ class LeanConsole:
 
     def _too_wide(self, text: str) -> bool:
         """On a terminal Rich wraps long lines at word boundaries: leave those to it."""
-        import shutil
-
-        width = shutil.get_terminal_size().columns
         plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
-        return any(len(line) >= width for line in plain.splitlines())
+        return any(len(line) >= _narrowest_width() for line in plain.splitlines())
+
+    def table(self, columns: list[tuple[str, str]], rows: list[list[str]]) -> None:
+        """A borderless table (Rich's `Table(box=None, pad_edge=False, show_edge=False)`).
+
+        `columns` are (header, "left" or "right"); cells are markup. Printed here when every
+        cell is plain ASCII markup and the table fits the narrowest width Rich could choose
+        (Rich would wrap it otherwise); else by Rich.
+        """
+        try:
+            if not self._lean:
+                raise _NeedsRich("environment")
+            lines = _table_lines(columns, rows, self._colour)
+        except _NeedsRich:
+            print_table(self.rich, columns, rows)
+            return
+        self.file.write("".join(line + "\n" for line in lines))
+
+
+def print_table(console: Any, columns: list[tuple[str, str]], rows: list[list[str]]) -> None:
+    """Print a borderless table of markup cells on `console` (a LeanConsole or Rich's)."""
+    if isinstance(console, LeanConsole):
+        console.table(columns, rows)
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for header, justify in columns:
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _table_lines(columns: list[tuple[str, str]], rows: list[list[str]], colour: bool) -> list[str]:
+    plain = [[render_markup(cell) for cell in row] for row in rows]
+    headers = [escape(header) for header, _ in columns]
+    cells = [render_markup(h) for h in headers], *plain
+    if any(not text.isascii() or "\n" in text for row in cells for text in row):
+        raise _NeedsRich("wide or multi-line cells")
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    if sum(widths) + 2 * (len(widths) - 1) > _narrowest_width():
+        raise _NeedsRich("the table is wider than the console")
+
+    def line(row: list[str], texts: list[str], style: str | None = None) -> str:
+        parts = []
+        for (_, justify), markup, text, width in zip(columns, row, texts, widths, strict=True):
+            pad = " " * (width - len(text))
+            shown = render_markup(markup, style, colour=colour) if colour else text
+            parts.append(pad + shown if justify == "right" else shown + pad)
+        return "  ".join(parts)
+
+    return [line(headers, cells[0], "bold")] + [
+        line(row, texts) for row, texts in zip(rows, plain, strict=True)
+    ]
+
+
+def _narrowest_width() -> int:
+    """The smallest width Rich might give its console: COLUMNS, else any terminal's, else 80."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit():
+        return int(columns)
+    widths = []
+    for fd in (0, 1, 2):
+        try:
+            widths.append(os.get_terminal_size(fd).columns)
+        except OSError:
+            pass
+    return min(widths, default=80)
 
 
 def _isatty(file: IO[str]) -> bool:

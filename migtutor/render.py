@@ -68,6 +68,16 @@ def markup(message: str) -> None:
     console().print(message)
 
 
+def table(columns: list[tuple[str, str]], rows: list[list[str]], stderr: bool = False) -> None:
+    """A borderless table of markup cells; `columns` are (header, "left" or "right").
+
+    Printed without importing Rich when it is plain and fits the width, else as a Rich Table.
+    """
+    from migtutor.plain_console import print_table
+
+    print_table(console(stderr), columns, rows)
+
+
 def _escape(text: str) -> str:
     from migtutor.plain_console import escape  # rich.markup.escape, without importing Rich
 

@@ -24,21 +24,17 @@ def bar(done: int, total: int, width: int = 30) -> str:
 
 
 def lesson_list(lessons: list[Lesson], progress: Progress) -> None:
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    table.add_column("#", justify="right")
-    table.add_column("Lesson")
-    table.add_column("Status")
-    table.add_column("Steps", justify="right")
-    for lesson in lessons:
-        table.add_row(
+    columns = [("#", "right"), ("Lesson", "left"), ("Status", "left"), ("Steps", "right")]
+    rows = [
+        [
             str(lesson.number),
             render._escape(lesson.title),
             _STATUS[progress.status(lesson)],
             f"{progress.steps_done(lesson)}/{len(lesson.steps)}",
-        )
-    render.console().print(table)
+        ]
+        for lesson in lessons
+    ]
+    render.table(columns, rows)  # without importing Rich when it can (issue 7)
     done = sum(progress.steps_done(lesson) for lesson in lessons)
     total = sum(len(lesson.steps) for lesson in lessons)
     render.markup(f"\n{bar(done, total)} {done}/{total} steps")

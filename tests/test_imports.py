@@ -71,6 +71,13 @@ def test_help_version_and_config_import_neither_pydantic_nor_rich(
     assert not loaded, f"migtutor {' '.join(args)} imported {sorted(loaded)}"
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("migtutor.cli_lesson") is None, reason="no lesson commands yet"
+)
+def test_lesson_list_prints_its_table_without_rich(workspace: Path) -> None:
+    assert "rich" not in imported(workspace, "lesson", "list")
+
+
 @pytest.fixture
 def course_workspace_subprocess(workspace: Path) -> Path:
     for script in (REPO / "migrations" / "versions").glob("*.py"):

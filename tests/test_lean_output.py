@@ -81,3 +81,17 @@ def test_an_integer_argument_is_still_checked(cli) -> None:
     result = cli("lesson", "show", "abc")
     assert result.exit_code == 2
     assert "Invalid value" in result.output
+
+
+def test_lean_table_matches_riches_borderless_table() -> None:
+    from migtutor.plain_console import print_table
+
+    columns = [("#", "right"), ("Lesson", "left"), ("Status", "left"), ("Steps", "right")]
+    rows = [
+        ["1", "Your first revision: the posts table", "[green]done[/]", "4/4"],
+        ["10", escape("A [bracketed] title"), "[bold cyan]current[/]", "0/12"],
+    ]
+    rich_buffer, lean_buffer = io.StringIO(), io.StringIO()
+    print_table(Console(file=rich_buffer, highlight=False, soft_wrap=True), columns, rows)
+    print_table(LeanConsole(lean_buffer, False, lambda: None), columns, rows)
+    assert lean_buffer.getvalue() == rich_buffer.getvalue()
