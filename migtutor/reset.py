@@ -442,10 +442,17 @@ def reset_database(
     engine = create_engine(database.url)
     try:
         with engine.connect() as connection:
-            with connection.begin():
-                found, applied, seeded = rebuild(
-                    connection, target, seed=seed, all_objects=all_objects, url=database.url
-                )
+            try:
+                with connection.begin():
+                    found, applied, seeded = rebuild(
+                        connection, target, seed=seed, all_objects=all_objects, url=database.url
+                    )
+            except KeyboardInterrupt:
+                raise MigtutorError(
+                    "Interrupted. The reset was rolled back: the database is exactly as it was "
+                    "before, and no revision file was touched.",
+                    exit_code=130,
+                ) from None
             current = read_current(connection)
     finally:
         engine.dispose()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from migtutor.models import Base
 from migtutor.reset import REFERENCE_IDS, REFERENCE_SCHEMAS
@@ -227,3 +228,54 @@ def test_an_unknown_target_is_explained(cli, empty_dir, tmp_path) -> None:
         result = reset(cli, empty_dir, url, "--to", target, "--yes")
         assert result.exit_code == 1, target
         assert "lesson:N" in result.stderr or "lesson:1 to lesson:5" in result.stderr
+
+
+@pytest.mark.postgres
+def test_ctrl_c_during_reset_rolls_everything_back(tmp_path: Path, postgres_url: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    migtutor = str(Path(sys.executable).with_name("migtutor"))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "MIGT"))}
+    seeded = subprocess.run(
+        [migtutor, "-d", postgres_url, "reset", "--to", "head", "--seed", "--yes"],
+        cwd=tmp_path, env=environment, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert seeded.returncode == 0, seeded.stderr
+    name = make_url(postgres_url).database
+    blocker = engine_for(postgres_url)
+    with blocker.connect() as holding:
+        holding.execute(sa.text("LOCK TABLE users IN ACCESS SHARE MODE"))  # DROP must wait
+        process = subprocess.Popen(
+            [migtutor, "-d", postgres_url, "reset", "--to", "base", "--yes"],
+            cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )  # fmt: skip
+        watcher = engine_for(postgres_url)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with watcher.connect() as connection:
+                waiting = connection.execute(
+                    sa.text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = :name "
+                        "AND wait_event_type = 'Lock' AND query LIKE 'DROP TABLE%'"
+                    ),
+                    {"name": name},
+                ).scalar()
+            if waiting:
+                break
+            time.sleep(0.1)
+        watcher.dispose()
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+        holding.rollback()
+    blocker.dispose()
+
+    assert process.returncode == 130, stderr
+    assert "rolled back" in stderr and "exactly as it was" in stderr
+    assert "Traceback" not in stderr
+    assert query(postgres_url, "SELECT count(*) FROM users") == [(3,)]
+    assert_at(postgres_url, "l5_votes")
