@@ -440,8 +440,26 @@ def _rebuild_all(
             exit_code=130,
         ) from None
     pool.shutdown(wait=True)
-    for future in futures:
-        future.result()  # the first error, already worded by Server.run or translate
+    failed = [(n, f.exception()) for n, f in zip(names, futures, strict=True) if f.exception()]
+    if failed:
+        reasons = "; ".join(f"{name}: {_reason(exc)}" for name, exc in failed)
+        raise MigtutorError(
+            f"{len(names) - len(failed)} of {len(names)} databases were reset; "
+            f"{len(failed)} failed and are as they were (their transactions rolled back): "
+            f"{reasons}."
+        )
+
+
+def _reason(exc: BaseException | None) -> str:
+    from migtutor.errors import translate
+
+    if isinstance(exc, MigtutorError):
+        return exc.message
+    orig = getattr(exc, "orig", None)
+    if orig is not None:
+        return str(orig).strip().splitlines()[0]
+    known = translate(exc) if exc is not None else None
+    return known.message if known else f"{type(exc).__name__}: {exc}"
 
 
 def _recreate(
@@ -538,9 +556,20 @@ def _rebuild_in_place(
 
     Without `script` Alembic runs the reference revisions (one database at a time only).
     """
+    with server.engine.connect() as admin:
+        # A student still connected could hold locks the reset waits for: disconnect them, as
+        # dropping the database would.
+        server.run(
+            admin,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = :name AND pid <> pg_backend_pid()",
+            f"disconnect the sessions on {name}",
+            name=name,
+        )
     engine = server.engine_for(name)
     try:
         with engine.connect() as connection, connection.begin():
+            server.run(connection, "SET LOCAL lock_timeout = '20s'", "set a lock timeout")
             server.run(connection, f"SET LOCAL ROLE {q(connection, name)}", "switch role")
             rebuild(connection, target, seed=seed, url=server.url_for(name), script=script)
     finally:
