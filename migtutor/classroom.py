@@ -258,8 +258,12 @@ class Account:
     created: bool = True
 
     def to_json(self) -> dict[str, Any]:
-        return {"student": self.student, "database": self.name, "role": self.name,
-                "created": self.created}  # fmt: skip
+        return {
+            "student": self.student,
+            "database": self.name,
+            "role": self.name,
+            "created": self.created,
+        }
 
 
 def create_class(

@@ -55,6 +55,7 @@ TargetOption = Annotated[
     str,
     typer.Option(
         "--to",
+        metavar="TARGET",
         help="base (empty), head, lesson:N (the start of lesson N) or a reference revision id.",
     ),
 ]
@@ -286,7 +287,11 @@ def class_reset(
         bool, typer.Option("--allow-remote", help="Allow a server that is not on this machine.")
     ] = False,
 ) -> None:
-    """Reset every student's database to TARGET (built once, cloned for each student)."""
+    """Reset every student's database to TARGET, four at a time, each in one transaction.
+
+    Students still connected to their database are disconnected first. The tables stay owned
+    by each student's role.
+    """
     from migtutor import classroom
     from migtutor import reset as resetting
 
@@ -413,6 +418,7 @@ def demo(
         str,
         typer.Option(
             "--to",
+            metavar="TARGET",
             help="Stop when the database reaches this state (as reset --to: lesson:3 runs "
             "lessons 1 and 2; head runs them all).",
         ),
