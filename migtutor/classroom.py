@@ -325,6 +325,26 @@ def credentials_text(accounts: list[Account], existing: str = "") -> str:
     return (existing or header) + "".join(lines)
 
 
+def check_writable(path: Path) -> None:
+    """Refuse early a credentials file that could not be written (before any account exists)."""
+    import tempfile
+
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "it is a directory")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+        if path.exists():
+            path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise MigtutorError(
+            f"The credentials file {path} cannot be written ({reason}). Nothing was created; "
+            "choose a path in a directory you can write to."
+        ) from None
+
+
 def write_credentials(path: Path, accounts: list[Account]) -> None:
     """Add the new accounts to `path` (mode 0600), keeping what it already holds."""
     from migtutor.atomic import write_atomic

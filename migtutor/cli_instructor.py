@@ -243,6 +243,8 @@ def class_create(
             "With --json, give --credentials FILE: passwords are never put into JSON output. "
             "Nothing was created."
         )
+    if credentials is not None:
+        classroom.check_writable(credentials)
     accounts = classroom.create_class(st.database, students, prefix, target)
     if credentials is not None:
         classroom.write_credentials(credentials, accounts)

@@ -206,6 +206,13 @@ def test_passwords_are_printed_once_and_never_in_json(
     assert refused.exit_code == 1 and "--credentials" in refused.stderr
     assert names_with_prefix(postgres_server, prefix + "_") == ([], [])
 
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    unwritable = cli("-d", postgres_server, "class", "create", str(roster), "--prefix", prefix,
+                     "--credentials", str(blocked / "credentials.txt"))  # fmt: skip
+    assert unwritable.exit_code == 1 and "Nothing was created" in unwritable.stderr
+    assert names_with_prefix(postgres_server, prefix + "_") == ([], [])
+
     printed = cli("-d", postgres_server, "class", "create", str(roster), "--prefix", prefix)
     assert printed.exit_code == 0, printed.output
     url = next(word for word in printed.stdout.split() if word.startswith("postgresql"))
