@@ -151,42 +151,31 @@ def test_empty_message_is_refused(cli, workspace: Path) -> None:
 # -- targets and ranges -------------------------------------------------------------------------
 
 
-def test_revision_range_the_other_way_round(cli, chain) -> None:
+WRONG_WAY = [
+    # (command, what the message must say)
+    (("history", "-r", "c3:a1"), ("oldest first",)),
+    (("history", "-r", "c3"), ("START:END",)),
+    (("upgrade", "a1:c3"), ("only with --sql",)),
+    (("downgrade", "c3"), ("not a valid downgrade target", "only goes back", "upgrade")),
+    (("downgrade", "head"), ("not a valid downgrade target", "only goes back")),
+    (("downgrade", "heads"), ("not a valid downgrade target", "only goes back")),
+    (("upgrade", "a1"), ("a1 is below the current revision (b2)", "migtutor downgrade a1")),
+    (("upgrade", "base"), ("base is below the current revision (b2)", "downgrade")),
+    (("upgrade", "-1"), ("Relative revision", "not that many")),
+    (("upgrade", "+5"), ("Relative revision", "not that many")),
+    (("downgrade", "+1"), ("Relative revision", "not that many")),
+    (("downgrade", "-5"), ("Relative revision", "not that many")),
+]
+
+
+def test_ranges_and_targets_the_wrong_way_round(cli, chain) -> None:
+    """A reversed range; downgrade to a revision above the current one; upgrade to one below;
+    relative steps past either end. The database is at b2 of a1 -> b2 -> c3."""
     ws, url = chain
     before = _at_b2(cli, chain)
-    assert_clean_failure(cli(*ws, "history", "-r", "c3:a1"), "oldest first")
-    assert_clean_failure(cli(*ws, "history", "-r", "c3"), "START:END")
-    assert_clean_failure(cli(*ws, "upgrade", "a1:c3"), "only with --sql")
-    assert snapshot(url) == before
-
-
-@pytest.mark.parametrize("target", ["c3", "head", "heads"])
-def test_downgrade_to_a_revision_above_the_current_one(cli, chain, target: str) -> None:
-    ws, url = chain
-    before = _at_b2(cli, chain)
-    result = cli(*ws, "downgrade", target)
-    assert_clean_failure(result, "not a valid downgrade target", "only goes back", "upgrade")
-    assert snapshot(url) == before
-
-
-@pytest.mark.parametrize("target", ["a1", "base"])
-def test_upgrade_to_a_revision_below_the_current_one(cli, chain, target: str) -> None:
-    ws, url = chain
-    before = _at_b2(cli, chain)
-    result = cli(*ws, "upgrade", target)
-    assert_clean_failure(result, f"{target} is below the current revision (b2)", "downgrade")
-    assert snapshot(url) == before
-
-
-@pytest.mark.parametrize(
-    ("verb", "target"),
-    [("upgrade", "-1"), ("downgrade", "+1"), ("downgrade", "-5"), ("upgrade", "+5")],
-)
-def test_relative_target_that_goes_nowhere(cli, chain, verb: str, target: str) -> None:
-    ws, url = chain
-    before = _at_b2(cli, chain)
-    assert_clean_failure(cli(*ws, verb, target), "Relative revision", "not that many")
-    assert snapshot(url) == before
+    for command, fragments in WRONG_WAY:
+        assert_clean_failure(cli(*ws, *command), *fragments)
+        assert snapshot(url) == before, command
 
 
 # -- broken revision files ----------------------------------------------------------------------
@@ -233,26 +222,33 @@ BROKEN = [
 ]
 
 
-@pytest.mark.parametrize("case", BROKEN)
-def test_broken_revision_file(cli, chain, case: str) -> None:
+def test_broken_revision_files(cli, chain) -> None:
     ws, url = chain
     before = _at_b2(cli, chain)
-    fragment = _break(Path(ws[2]), case)
-    commands = [("upgrade",)]
-    if case != "no upgrade()":  # a missing function only matters when it is run
-        commands += [
-            ("downgrade", "base", "--yes"),
-            ("current",),
-            ("history",),
-            ("heads",),
-            ("revision", "-m", "next"),
-        ]
-    for command in commands:
-        result = cli(*ws, *command)
-        assert_clean_failure(result, fragment)
-        assert "Warning" not in result.stderr
-        assert snapshot(url) == before, command
-    assert not list(Path(ws[2], "migrations", "versions").glob("*_next.py"))
+    versions = Path(ws[2], "migrations", "versions")
+    originals = {path: path.read_text() for path in versions.glob("*.py")}
+    for case in BROKEN:
+        fragment = _break(Path(ws[2]), case)
+        commands = [("upgrade",)]
+        if case != "no upgrade()":  # a missing function only matters when it is run
+            commands += [
+                ("downgrade", "base", "--yes"),
+                ("current",),
+                ("history",),
+                ("heads",),
+                ("revision", "-m", "next"),
+            ]
+        for command in commands:
+            result = cli(*ws, *command)
+            assert_clean_failure(result, fragment)
+            assert "Warning" not in result.stderr
+            assert snapshot(url) == before, (case, command)
+        assert not list(versions.glob("*_next.py")), case
+        for path in versions.glob("*.py"):  # put the chain back for the next case
+            if path not in originals:
+                path.unlink()
+        for path, text in originals.items():
+            path.write_text(text)
 
 
 # -- lesson files -------------------------------------------------------------------------------
