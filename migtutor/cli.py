@@ -60,6 +60,34 @@ def _database_name(url: str) -> str:
     return f"the database server at {host} (database {name.split('?')[0]!r})"
 
 
+def _where_after_interrupt(ctx: Any) -> str:
+    """'; the database is at REV' after Ctrl-C in a command that used the database, else ''.
+
+    Migrations say this themselves (migrate.Interrupted); this covers the rest (reset, lesson
+    checks). Class commands work on many databases: nothing single to report.
+    """
+    st = ctx.obj if isinstance(ctx.obj, State) else None
+    if st is None or st._database is None or ctx.invoked_subcommand == "class":
+        return ""
+    try:
+        from alembic.runtime.migration import MigrationContext
+
+        from migtutor.database import create_engine
+
+        url = st._database.url
+        timeouts = {"connect_timeout": 3, "options": "-c statement_timeout=3000"}
+        options = {} if url.startswith("sqlite") else {"connect_args": timeouts}
+        engine = create_engine(url, **options)
+        try:
+            with engine.connect() as connection:
+                heads = MigrationContext.configure(connection).get_current_heads()
+        finally:
+            engine.dispose()
+    except BaseException:  # unreachable, or a second Ctrl-C: say nothing more
+        return ""
+    return f"; the database is at {', '.join(sorted(heads)) or 'base (no revision applied)'}"
+
+
 class MigtutorGroup(TyperGroup):
     """Turns every error into one clear paragraph on stderr and a non-zero exit."""
 
@@ -73,7 +101,8 @@ class MigtutorGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
-            render.error("Interrupted. The running transaction was rolled back.")
+            where = _where_after_interrupt(ctx)
+            render.error(f"Interrupted (Ctrl-C). The running transaction was rolled back{where}.")
             raise SystemExit(130) from None
         except Exception as exc:
             if type(exc).__module__.startswith(("typer", "click")):

@@ -176,3 +176,49 @@ def test_sigkill_mid_migration_then_upgrade_completes(
     assert sorted(tables) == ["alembic_version", "t1", "t2"]
     assert tables["t2"]["rows"] == [(1,)]
     assert version_rows(database_url) == ["bbb2"]
+
+
+def _waiting_on_a_lock(url: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            ).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_ctrl_c_during_reset_rolls_back_and_says_where(workspace: Path, postgres_url: str) -> None:
+    """reset runs in one transaction; Ctrl-C while it waits (here: for a lock another session
+    holds on posts) leaves the database where it was and says where that is."""
+    ws = ["-w", str(workspace), "-d", postgres_url]
+    setup = migtutor_process(*ws, "reset", "--to", "lesson:3", "--seed", "--yes")
+    assert setup.wait(timeout=WAIT) == 0, setup.communicate()
+    before = snapshot(postgres_url)
+    files = sorted(p.name for p in (workspace / "migrations" / "versions").iterdir())
+
+    engine = sa.create_engine(postgres_url)
+    try:
+        with engine.connect() as blocker:
+            blocker.execute(sa.text("LOCK TABLE posts IN ACCESS EXCLUSIVE MODE"))
+            process = migtutor_process(*ws, "reset", "--to", "lesson:5", "--yes")
+            _wait_for(
+                lambda: _waiting_on_a_lock(postgres_url) or process.poll() is not None,
+                "reset to wait for the lock",
+            )
+            process.send_signal(signal.SIGINT)
+            stdout, stderr = process.communicate(timeout=WAIT)
+            blocker.rollback()
+    finally:
+        engine.dispose()
+
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "Interrupted" in stderr and "rolled back" in stderr
+    assert "the database is at l2_content" in stderr
+    assert snapshot(postgres_url) == before
+    assert sorted(p.name for p in (workspace / "migrations" / "versions").iterdir()) == files
