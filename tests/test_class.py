@@ -193,7 +193,22 @@ def test_a_student_cannot_connect_to_a_classmates_database(
     own = sa.create_engine(alice, poolclass=sa.pool.NullPool)
     with own.connect() as connection:
         assert connection.execute(sa.text("SELECT current_user")).scalar() == f"{prefix}_alice"
+
+    # Alice leaves a transaction open that holds a lock on posts: class reset disconnects her
+    # instead of waiting for her.
+    first = cli("-d", postgres_server, "class", "reset", "--prefix", prefix, "--to", "lesson:2",
+                "--yes")  # fmt: skip
+    assert first.exit_code == 0, first.output
+    with own.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM posts")).scalar() == 0
+        reset = cli("-d", postgres_server, "class", "reset", "--prefix", prefix, "--to",
+                    "lesson:3", "--yes")  # fmt: skip
+        assert reset.exit_code == 0, reset.output
+        with pytest.raises(sa.exc.OperationalError):
+            connection.execute(sa.text("SELECT 1"))
     own.dispose()
+    rows = status(cli, postgres_server, prefix)
+    assert rows["alice"]["state"] == "reference" and rows["alice"]["lesson"] == 3
 
 
 def test_passwords_are_printed_once_and_never_in_json(
