@@ -371,6 +371,14 @@ def rebuild(
 
     from migtutor.alembic_config import build_config
 
+    if connection.dialect.name == "postgresql":
+        # The lock every migtutor migration holds: a reset waits for a running upgrade, and an
+        # upgrade started meanwhile waits for the reset, then reads the new revision.
+        import sqlalchemy as sa
+
+        from migtutor.migrate import LOCK_KEY
+
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
     found = inventory(connection, all_objects)
     _drop(connection, found)
     applied: list[Applied] = []
