@@ -159,3 +159,20 @@ def test_json_failure_keeps_stdout_clean(cli, two_revisions: Path, database_url:
 
     assert_clean_failure(result, "bbb2", "aaa1")
     assert version_rows(database_url) == ["aaa1"]
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path: Path) -> None:
+    """Progress and credentials files go through write_atomic: a write that fails halfway
+    leaves the previous content whole, and no temporary file behind."""
+    from migtutor.atomic import write_atomic
+
+    target = tmp_path / ".migtutor" / "progress.json"
+    write_atomic(target, '{"lesson": 2}\n', mode=0o600)
+    assert target.read_text() == '{"lesson": 2}\n'
+    assert target.stat().st_mode & 0o777 == 0o600
+
+    with pytest.raises(UnicodeEncodeError):
+        write_atomic(target, '{"lesson": 3, "note": "' + "x" * 100_000 + '\udcff"}\n')
+
+    assert target.read_text() == '{"lesson": 2}\n'
+    assert [p.name for p in target.parent.iterdir()] == ["progress.json"]
