@@ -3,7 +3,7 @@
 Run from the repository root:  .venv/bin/python bench/class_reset.py [--students 30] [--runs 3]
 
 It creates a class under a unique prefix (`mtbench<random>`), then times, for each target,
-- `parallel` with 1, 4 and 8 workers (what `class reset` does, with 4): the reference revisions'
+- `parallel` with 1, 4 and 8 workers (what `class reset` does, with 8): the reference revisions'
   SQL is generated once (Alembic's offline mode) and each student database is reset in place in
   its own transaction (drop the course's tables, run the SQL as the database's owner), several
   databases at a time;

@@ -399,7 +399,7 @@ def reset_class(
     *,
     seed: bool = False,
     method: str = "parallel",
-    workers: int = 4,
+    workers: int = 8,
 ) -> ClassReset:
     """Put every student database of the class at `target`."""
     prefix = check_prefix(prefix)
@@ -429,7 +429,7 @@ def reset_class(
 
 
 def _rebuild_all(
-    server: Server, names: list[str], target: Target, *, seed: bool = False, workers: int = 4
+    server: Server, names: list[str], target: Target, *, seed: bool = False, workers: int = 8
 ) -> None:
     """Reset each database in place, several at once, each in its own transaction.
 

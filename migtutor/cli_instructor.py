@@ -289,7 +289,7 @@ def class_reset(
         bool, typer.Option("--allow-remote", help="Allow a server that is not on this machine.")
     ] = False,
 ) -> None:
-    """Reset every student's database to TARGET, four at a time, each in one transaction.
+    """Reset every student's database to TARGET, eight at a time, each in one transaction.
 
     Students still connected to their database are disconnected first. The tables stay owned
     by each student's role.
