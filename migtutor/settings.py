@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from migtutor.errors import MigtutorError
 
@@ -26,6 +26,18 @@ PART_KEYS = (
     "DATABASE_NAME",
 )
 DEFAULT_SQLITE_FILE = "migtutor.db"
+# SQLAlchemy's own URL pattern: the password runs to the first "@" and may hold ":" and "/".
+_URL = re.compile(
+    r"""
+    (?P<scheme>[\w+]+)://
+    (?:(?P<username>[^:/]*)(?::(?P<password>[^@]*))?@)?
+    (?:(?:\[(?P<ipv6host>[^/?]+)\]|(?P<ipv4host>[^/:?]+))?(?::(?P<port>[^/?]*))?)?
+    (?:/(?P<database>[^?]*))?
+    (?:\?(?P<query>.*))?
+    """,
+    re.X,
+)
+_QUERY_PASSWORD = re.compile(r"([?&]password=)([^&]*)")
 _ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 
 
@@ -165,13 +177,18 @@ def normalise_url(url: str) -> str:
             f"{mask_password(url)!r} is not a database URL. Expected a form like "
             "postgresql+psycopg2://USER:PASSWORD@HOST:5432/NAME or sqlite:///migtutor.db."
         )
-    try:
-        urlsplit(url).port  # noqa: B018  (a port that is not a number, a broken [IPv6] host)
-    except ValueError as exc:
+    parts = _URL.match(url)
+    port = parts["port"] if parts else None
+    host = (parts["ipv4host"] or "") if parts else ""
+    if (port and not (port.isdigit() and int(port) <= 65535)) or "@" in host:
+        # Not echoed: with an unquoted password, what looks like the host or port may be part
+        # of the password.
         raise MigtutorError(
-            f"{mask_password(url)!r} is not a valid database URL: {exc}. Expected a form like "
-            "postgresql+psycopg2://USER:PASSWORD@HOST:5432/NAME or sqlite:///migtutor.db."
-        ) from None
+            f"The {scheme}:// database URL is not valid: after USER:PASSWORD@ it needs a host "
+            "and a numeric port (HOST:5432). If the password contains @ : / % # or ?, "
+            "percent-quote it (@ is %40, / is %2F, % is %25), or set DATABASE_PASSWORD and the "
+            "other DATABASE_* parts instead, which migtutor quotes for you."
+        )
     if scheme in ("postgresql", "postgres") and importlib.util.find_spec("psycopg") is None:
         return f"postgresql+psycopg2://{rest}"
     return url
@@ -179,30 +196,21 @@ def normalise_url(url: str) -> str:
 
 def mask_password(url: str) -> str:
     """Replace the password in a URL with `***`, as SQLAlchemy's URL rendering does."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    netloc, slash, tail = rest.partition("/")
-    if "@" not in netloc:
-        return url
-    userinfo, _, hostport = netloc.rpartition("@")
-    if ":" not in userinfo:
-        return url
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{hostport}{slash}{tail}"
+    parts = _URL.match(url)
+    if parts and parts["password"] is not None:
+        start, end = parts.span("password")
+        url = f"{url[:start]}***{url[end:]}"
+    return _QUERY_PASSWORD.sub(r"\1***", url)
 
 
 def redact(text: str, url: str) -> str:
     """Remove the URL's password, raw or percent-quoted, from any text."""
     from urllib.parse import unquote
 
-    scheme, sep, rest = url.partition("://")
-    netloc = rest.partition("/")[0]
-    userinfo = netloc.rpartition("@")[0]
-    if ":" not in userinfo:
-        return text
-    secret = userinfo.split(":", 1)[1]
-    for form in {secret, unquote(secret)}:
+    parts = _URL.match(url)
+    secrets = {parts["password"]} if parts and parts["password"] else set()
+    secrets.update(match[2] for match in _QUERY_PASSWORD.finditer(url) if match[2])
+    for form in {form for secret in secrets for form in (secret, unquote(secret))}:
         if form:
             text = text.replace(f":{form}@", ":***@")
             # A very short password cannot be told apart from ordinary words: masking every

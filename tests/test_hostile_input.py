@@ -58,9 +58,9 @@ def _at_b2(cli, chain: tuple[list[str], str]) -> dict:
     ("url", "fragment"),
     [
         ("not a url", "is not a database URL"),
-        ("postgresql+psycopg2://u:pw@localhost:notaport/db", "not a valid database URL"),
-        ("postgresql+psycopg2://u:pw@localhost:99999/db", "not a valid database URL"),
-        ("postgresql+psycopg2://u:pw@[::1/db", "not a valid database URL"),
+        ("postgresql+psycopg2://u:pw@localhost:notaport/db", "URL is not valid"),
+        ("postgresql+psycopg2://u:pw@localhost:99999/db", "URL is not valid"),
+        ("postgresql+psycopg2://u:pw@[::1/db", "URL is not valid"),
         ("://", "not valid"),
         ("foo://host/db", "Unknown database driver"),
         ("postgresql+nodriver://u@localhost/db", "Unknown database driver"),

@@ -151,3 +151,27 @@ def test_failing_connections_do_not_print_the_password(
         result = run(secret_workspace, "-d", url, *command, env={})
         assert result.returncode != 0, result.stdout
         assert_no_secret(result.stdout + result.stderr, f"{where}: {command}")
+
+
+@pytest.mark.parametrize(
+    ("password", "in_url"),
+    [
+        ("Unq:uo/ted99", "postgres:Unq:uo/ted99@"),  # unquoted, yet SQLAlchemy accepts it
+        ("Raw@Pass:w/rd", "postgres:Raw@Pass:w/rd@"),  # unquoted "@": not a valid URL
+        ("Qry7secret", "postgres@"),  # in the query string: ?password=...
+    ],
+)
+def test_unquoted_and_query_string_passwords_are_masked(
+    workspace: Path, postgres_url: str, password: str, in_url: str
+) -> None:
+    scheme, rest = postgres_url.split("://", 1)
+    url = f"{scheme}://{in_url}{rest.split('@', 1)[1]}"
+    if in_url == "postgres@":
+        url += f"?password={password}"
+    pieces = password.replace("@", "/").split("/")
+    fragments = {password, quote(password, safe="")} | {p for p in pieces if len(p) >= 4}
+    for command in [("config",), ("--json", "config"), ("current",), ("--debug", "upgrade")]:
+        result = run(workspace, "-d", url, *command, env={})
+        output = result.stdout + result.stderr
+        for fragment in fragments:
+            assert fragment not in output, f"{fragment!r} leaked by {command}:\n{output}"
