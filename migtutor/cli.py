@@ -55,7 +55,9 @@ def _database_name(url: str) -> str:
     scheme, _, rest = url.partition("://")
     if scheme.startswith("sqlite"):
         return f"the SQLite database {rest[1:]}"  # sqlite:///PATH: PATH follows the third /
-    netloc, _, name = rest.partition("/")
+    from migtutor.settings import mask_password  # an unquoted "/" may sit in the password
+
+    netloc, _, name = mask_password(url).partition("://")[2].partition("/")
     host = netloc.rpartition("@")[2]
     return f"the database server at {host} (database {name.split('?')[0]!r})"
 

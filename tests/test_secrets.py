@@ -159,13 +159,14 @@ def test_failing_connections_do_not_print_the_password(
         ("Unq:uo/ted99", "postgres:Unq:uo/ted99@"),  # unquoted, yet SQLAlchemy accepts it
         ("Raw@Pass:w/rd", "postgres:Raw@Pass:w/rd@"),  # unquoted "@": not a valid URL
         ("Qry7secret", "postgres@"),  # in the query string: ?password=...
+        ("Unq:uo/ted98", "postgres:Unq:uo/ted98@127.0.0.1:1/x#"),  # unquoted, unreachable
     ],
 )
 def test_unquoted_and_query_string_passwords_are_masked(
     workspace: Path, postgres_url: str, password: str, in_url: str
 ) -> None:
     scheme, rest = postgres_url.split("://", 1)
-    url = f"{scheme}://{in_url}{rest.split('@', 1)[1]}"
+    url = f"{scheme}://{in_url}{rest.split('@', 1)[1]}".split("#")[0]
     if in_url == "postgres@":
         url += f"?password={password}"
     pieces = password.replace("@", "/").split("/")
