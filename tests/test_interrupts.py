@@ -222,3 +222,24 @@ def test_ctrl_c_during_reset_rolls_back_and_says_where(workspace: Path, postgres
     assert "the database is at l2_content" in stderr
     assert snapshot(postgres_url) == before
     assert sorted(p.name for p in (workspace / "migrations" / "versions").iterdir()) == files
+
+
+def test_ctrl_c_while_waiting_for_another_migration(
+    sleepy: Path, postgres_url: str, tmp_path: Path
+) -> None:
+    """On PostgreSQL a second migration waits for the first (advisory lock); Ctrl-C while it
+    waits stops it cleanly, and the first one is not disturbed."""
+    marker = tmp_path / "running"
+    first = _start(sleepy, postgres_url, marker, "upgrade", sleep="4")
+    _wait_for(lambda: marker.exists() or first.poll() is not None, "the first migration")
+    second = _start(sleepy, postgres_url, tmp_path / "second", "upgrade")
+    waiting = second.stderr.readline()  # blocks until it reports the wait (or exits)
+    assert "waiting" in waiting, waiting + second.communicate()[1]
+    second.send_signal(signal.SIGINT)
+    stdout, stderr = second.communicate(timeout=WAIT)
+
+    assert second.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Interrupted" in stderr
+    first_out, first_err = first.communicate(timeout=WAIT)
+    assert first.returncode == 0, first_err
+    assert version_rows(postgres_url) == ["bbb2"]
