@@ -5,6 +5,7 @@ Importing this module imports SQLAlchemy; only commands that need a database do.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import create_engine as _sa_create_engine
@@ -69,13 +70,13 @@ def create_engine(url: str, **options) -> Engine:
 # cancel the statement, wait for it to stop, and raise KeyboardInterrupt from the failed statement
 # (see `handle_error` above) on a connection that can still roll the transaction back.
 
-_interrupted = False
+_state = threading.local()  # per thread: class commands run statements in worker threads
 
 
 def _take_interrupt() -> bool:
     """True once after Ctrl-C cancelled a running PostgreSQL statement."""
-    global _interrupted
-    interrupted, _interrupted = _interrupted, False
+    interrupted = getattr(_state, "interrupted", False)
+    _state.interrupted = False
     return interrupted
 
 
@@ -88,7 +89,6 @@ def _install_interruptible_wait() -> None:
 
 def _wait_interruptibly(conn: Any) -> None:
     """psycopg2 wait callback: wait in select(); on Ctrl-C cancel the running statement."""
-    global _interrupted
     from select import select
 
     from psycopg2.extensions import (
@@ -98,7 +98,7 @@ def _wait_interruptibly(conn: Any) -> None:
         TRANSACTION_STATUS_INERROR,
     )
 
-    _interrupted = interrupted = False
+    _state.interrupted = interrupted = False
     while True:
         try:
             state = conn.poll()
@@ -118,7 +118,7 @@ def _wait_interruptibly(conn: Any) -> None:
             interrupted = True
     if interrupted:
         if conn.info.transaction_status == TRANSACTION_STATUS_INERROR:
-            _interrupted = True  # cancelled: psycopg2 now raises QueryCanceled
+            _state.interrupted = True  # cancelled: psycopg2 now raises QueryCanceled
             return
         # The statement finished before the cancel reached it. Raising here makes psycopg2
         # close the connection, and the server rolls the transaction back.
