@@ -205,14 +205,9 @@ class Migrator:
     ) -> Revision:
         from alembic import command
 
-        if rev_id is not None and not REV_ID_PATTERN.match(rev_id):
-            raise MigtutorError(
-                f"--rev-id {rev_id!r} cannot be a revision id: use 1 to 32 letters, digits or "
-                "underscores, so the id works as a file name and a Python identifier."
-            )
         if not message.strip():
             raise MigtutorError('A revision needs a message: -m "what this revision changes".')
-        self.script  # noqa: B018  (explain a broken revision chain before Alembic warns)
+        self._check_new_rev_id(rev_id)
         config = self.config(with_connection=autogenerate)
         config.cmd_opts.autogenerate = autogenerate
         if autogenerate:
@@ -237,7 +232,7 @@ class Migrator:
     def merge(self, revisions: list[str], message: str, rev_id: str | None = None) -> Revision:
         from alembic import command
 
-        self.script  # noqa: B018  (explain a broken revision chain before Alembic warns)
+        self._check_new_rev_id(rev_id)
         with _scripts_loading(self), contextlib.redirect_stdout(io.StringIO()):
             script = command.merge(
                 self.config(with_connection=False), revisions, message=message, rev_id=rev_id
@@ -245,6 +240,22 @@ class Migrator:
         assert script is not None
         self._script = None
         return self.get(script.revision)
+
+    def _check_new_rev_id(self, rev_id: str | None) -> None:
+        """Refuse an id that cannot name a file and module, or that a revision already has
+        (Alembic would write a second file with it and break the chain)."""
+        if rev_id is not None and not REV_ID_PATTERN.match(rev_id):
+            raise MigtutorError(
+                f"--rev-id {rev_id!r} cannot be a revision id: use 1 to 32 letters, digits or "
+                "underscores, so the id works as a file name and a Python identifier."
+            )
+        with _scripts_loading(self):  # also explains a broken revision chain first
+            taken = {s.revision: s.path for s in self.script.walk_revisions()}
+        if rev_id in taken:
+            raise MigtutorError(
+                f"--rev-id {rev_id!r} is already the id of {Path(taken[rev_id]).name}. Every "
+                "revision needs its own id: choose another, or leave --rev-id out."
+            )
 
     # -- changing the database ---------------------------------------------------------------
 

@@ -143,6 +143,21 @@ def test_rev_id_that_cannot_be_a_module_name(cli, workspace: Path, rev_id: str) 
     assert not list(workspace.parent.glob("*.py"))
 
 
+def test_rev_id_already_taken(cli, workspace: Path) -> None:
+    """Alembic would write a second file with the id (and a cycle): refused before writing."""
+    write_revision(workspace, "a1", None, T1)
+    write_revision(workspace, "b2", "a1")
+    ws = ["-w", str(workspace)]
+    assert_clean_failure(cli(*ws, "revision", "-m", "x", "--rev-id", "a1"), "already", "a1.py")
+    assert_clean_failure(cli(*ws, "merge", "heads", "--rev-id", "b2"), "already", "b2.py")
+    assert_clean_failure(cli(*ws, "merge", "heads", "--rev-id", "a b"), "cannot be a revision id")
+    assert sorted(p.name for p in (workspace / "migrations" / "versions").glob("*.py")) == [
+        "a1.py",
+        "b2.py",
+    ]
+    assert cli(*ws, "history").exit_code == 0
+
+
 def test_empty_message_is_refused(cli, workspace: Path) -> None:
     assert_clean_failure(cli("-w", str(workspace), "revision", "-m", "  "), "needs a message")
     assert list((workspace / "migrations" / "versions").iterdir()) == []
