@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from migtutor.lessons import Lesson, Progress, Step
+    from migtutor.lessons import Lesson, Step
+    from migtutor.progress import Progress
 
 lesson_app = typer.Typer(
     help="The course: five lessons from an empty database to five revisions, each step checked.",
@@ -34,7 +35,8 @@ def _state(ctx: typer.Context) -> Any:
 
 def _course(ctx: typer.Context) -> tuple[list[Lesson], Progress]:
     from migtutor import render
-    from migtutor.lessons import load_lessons, load_progress
+    from migtutor.lessons import load_lessons
+    from migtutor.progress import load_progress
 
     lessons = load_lessons()
     progress, note = load_progress(_state(ctx).workspace, lessons)
@@ -52,7 +54,7 @@ def _require_workspace(ctx: typer.Context) -> Path:
 
 
 def _save(ctx: typer.Context, progress: Progress) -> None:
-    from migtutor.lessons import save_progress
+    from migtutor.progress import save_progress
 
     save_progress(_require_workspace(ctx), progress)
 
@@ -143,7 +145,8 @@ def show(
 def check(ctx: typer.Context) -> None:
     """Check the step you are on; on success, record it and show the next one."""
     from migtutor import render, render_lessons
-    from migtutor.lessons import advance, evaluate
+    from migtutor.checks import evaluate
+    from migtutor.progress import advance
 
     st = _state(ctx)
     workspace = _require_workspace(ctx)

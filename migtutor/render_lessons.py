@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from migtutor import render
 
 if TYPE_CHECKING:
-    from migtutor.lessons import Lesson, Progress, Step
+    from migtutor.lessons import Lesson, Step
+    from migtutor.progress import Progress
 
 _STATUS = {"done": "[green]done[/]", "current": "[bold cyan]current[/]", "todo": "[dim]to do[/]"}
 

@@ -643,11 +643,7 @@ def set_progress(workspace: Path, target: Target) -> int | None:
         if workspace.resolve() == course_root().resolve():
             return None
     from migtutor.lessons import load_lessons
-
-    try:  # progress moved from lessons.py to progress.py (issue 3); either works
-        from migtutor.progress import Progress, save_progress
-    except ImportError:
-        from migtutor.lessons import Progress, save_progress  # type: ignore[attr-defined,no-redef]
+    from migtutor.progress import Progress, save_progress
 
     lessons = load_lessons()
     if target.lesson > len(lessons):

@@ -9,6 +9,10 @@ Public API (SQLAlchemy is imported inside the functions, never at import time):
   transaction this function starts is rolled back; one already open is left open.
 - ``diff(before, after) -> list[Change]``: tables and columns added or removed, columns whose
   type, nullability or default changed, constraints and indexes added or dropped.
+- Lesson checks also read ``Column.family`` (integer, string, timestamp, boolean, numeric,
+  date, or the type's own name), ``Column.generic_type`` (the type as SQLAlchemy prints it
+  without a dialect), ``Column.timezone`` and ``Index.expression`` (an indexed expression, not
+  only columns); these are left out of ``to_json()`` and of comparisons.
 - ``count_rows(connection, table)`` and ``count_values(connection, table, column)``: the rows of
   a table, the non-null values of a column.
 - ``Schema.to_json()`` / ``Change.to_json()``: JSON-ready dictionaries.
@@ -23,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 VERSION_TABLE = "alembic_version"
+_CHECK_FIELDS = {"family", "generic_type", "timezone", "expression"}  # not in to_json()
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,9 @@ class Column:
     nullable: bool
     default: str | None = None
     primary_key: bool = False
+    family: str = field(default="", compare=False)
+    generic_type: str = field(default="", compare=False)
+    timezone: bool | None = field(default=None, compare=False)
 
     def describe(self) -> str:
         """'VARCHAR NOT NULL DEFAULT now()'."""
@@ -69,6 +77,7 @@ class Index:
     name: str | None
     columns: tuple[str, ...]
     unique: bool = False
+    expression: bool = field(default=False, compare=False)
 
     def describe(self) -> str:
         return f"{'UNIQUE ' if self.unique else ''}INDEX ({', '.join(self.columns)})"
@@ -108,8 +117,18 @@ class Schema:
     def to_json(self) -> dict[str, Any]:
         return {
             "dialect": self.dialect,
-            "tables": [asdict(self.tables[name]) for name in self.table_names],
+            "tables": [_public(asdict(self.tables[name])) for name in self.table_names],
         }
+
+
+def _public(table: dict[str, Any]) -> dict[str, Any]:
+    """A table as JSON: the fields only lesson checks read are left out."""
+    for part in ("columns", "indexes"):
+        table[part] = [
+            {key: value for key, value in item.items() if key not in _CHECK_FIELDS}
+            for item in table[part]
+        ]
+    return table
 
 
 @dataclass(frozen=True)
@@ -170,6 +189,43 @@ def _type_name(column_type: Any, dialect: Any) -> str:
         return type(column_type).__name__.upper()
 
 
+def _generic_name(column_type: Any) -> str:
+    try:
+        return str(column_type)
+    except Exception:  # as _type_name: the class name is still useful
+        return type(column_type).__name__.upper()
+
+
+def _type_family(column_type: Any, generic_name: str) -> str:
+    import sqlalchemy as sa
+
+    for family, kinds in (
+        ("boolean", (sa.Boolean,)),
+        ("integer", (sa.Integer,)),
+        ("numeric", (sa.Numeric, sa.Float)),
+        ("timestamp", (sa.DateTime,)),
+        ("date", (sa.Date,)),
+        ("string", (sa.String,)),
+    ):
+        if isinstance(column_type, kinds):
+            return family
+    return generic_name.lower()
+
+
+def _column(col: dict[str, Any], dialect: Any, pk_columns: tuple[str, ...]) -> Column:
+    generic = _generic_name(col["type"])
+    return Column(
+        name=col["name"],
+        type=_type_name(col["type"], dialect),
+        nullable=bool(col.get("nullable", True)),
+        default=None if col.get("default") is None else str(col["default"]),
+        primary_key=col["name"] in pk_columns,
+        family=_type_family(col["type"], generic),
+        generic_type=generic,
+        timezone=getattr(col["type"], "timezone", None),
+    )
+
+
 def snapshot(connection: Any, *, row_counts: bool = True) -> Schema:
     """Read every table of the connected database into plain data."""
     from sqlalchemy import inspect
@@ -208,16 +264,7 @@ def _read(connection: Any, inspector: Any, row_counts: bool) -> Schema:
         unique_sets = {u.columns for u in unique}
         table = Table(
             name=name,
-            columns=[
-                Column(
-                    name=col["name"],
-                    type=_type_name(col["type"], dialect),
-                    nullable=bool(col.get("nullable", True)),
-                    default=None if col.get("default") is None else str(col["default"]),
-                    primary_key=col["name"] in pk_columns,
-                )
-                for col in columns.get(key[name], [])
-            ],
+            columns=[_column(col, dialect, pk_columns) for col in columns.get(key[name], [])],
             primary_key=pk_columns,
             primary_key_name=pk.get("name"),
             unique=sorted(unique, key=lambda u: u.columns),
@@ -236,7 +283,12 @@ def _read(connection: Any, inspector: Any, row_counts: bool) -> Schema:
             ),
             indexes=sorted(
                 (
-                    Index(ix.get("name"), tuple(c for c in ix["column_names"] if c), ix["unique"])
+                    Index(
+                        ix.get("name"),
+                        tuple(c for c in ix["column_names"] if c),
+                        ix["unique"],
+                        expression=None in ix["column_names"],
+                    )
                     for ix in indexes.get(key[name], [])
                     if not ix.get("duplicates_constraint")
                     and tuple(ix["column_names"]) not in unique_sets

@@ -1,0 +1,219 @@
+"""Evaluating a lesson step's `check` table against the learner's database and scripts.
+
+`evaluate(step, workspace, database) -> CheckResult` runs every expectation of the step and says
+precisely what is missing, adding the lesson's explanation to a problem that matches one of the
+step's known mistakes. It checks the scripts (messages, heads) and the database's position here,
+the schema with `schema_checks` (on a snapshot from `migtutor.schema`), a revision's file and its
+up/down/up run with `roundtrip`, and the models with autogenerate (`Migrator.check`).
+
+A step's `check` table may hold these expectations (all optional):
+
+    revision_message = "create posts table"   # a revision with this message exists
+    head_count = 1                            # number of heads in the scripts
+    at_head = true                            # the database is at the newest revision
+    at_base = true                            # no revision applied (alembic_version empty)
+    current_message = "create posts table"    # the database is at the revision with this message
+    tables = ["posts"]                        # tables that exist
+    absent_tables = ["votes"]                 # tables that must not exist
+    columns = ["posts.id", {name = "posts.title", type = "string", nullable = false}]
+    absent_columns = ["posts.content"]
+    primary_key = {votes = ["user_id", "post_id"]}
+    unique = {users = ["email"]}
+    foreign_keys = ["posts.owner_id -> users.id", {from = "...", to = "...", on_delete = "..."}]
+    roundtrip = true                          # newest revision (or the one with
+                                              # revision_message) run up, down, up on a scratch DB
+    scratch = true                            # schema expectations are checked on the scratch
+                                              # copy with the revision applied, not the database
+    drops_nothing = true                      # the revision's upgrade() drops no table or column
+    pending_tables = ["votes"]                # autogenerate sees these new tables in the models
+    models_match = true                       # `migtutor check` finds no difference
+
+Column `type` is a family: integer, string, timestamp, boolean, numeric, date. `default = "now"`
+matches now() and CURRENT_TIMESTAMP; any other default is matched as text. `timezone = true` is
+checked on PostgreSQL only (SQLite has no time zones).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from migtutor.errors import MigtutorError
+from migtutor.roundtrip import roundtrip
+from migtutor.schema import Schema, snapshot
+from migtutor.schema_checks import schema_problems
+from migtutor.static_checks import revision_label
+
+if TYPE_CHECKING:
+    from migtutor.lessons import Step
+    from migtutor.migrate import Migrator, Revision
+    from migtutor.settings import DatabaseSettings
+
+
+@dataclass
+class CheckResult:
+    """The unmet expectations of a step, in words (with the lesson's explanations)."""
+
+    problems: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def evaluate(step: Step, workspace: Path, database: DatabaseSettings) -> CheckResult:
+    """Run `step.check` against the database and scripts; each unmet expectation in words."""
+    from migtutor.migrate import Migrator
+
+    check = step.check
+    problems: list[str] = []
+    with Migrator(workspace, database) as migrator:
+        try:
+            revisions = migrator.revisions()
+        except MigtutorError as exc:
+            return CheckResult(_explained([exc.message], step))
+        heads = [r for r in revisions if r.is_head]
+        target = _target_revision(check, revisions, heads, problems)
+        if "head_count" in check and revisions and len(heads) != check["head_count"]:
+            problems.append(_head_count_problem(check["head_count"], heads))
+        needs_db = any(k in check for k in ("at_head", "at_base", "current_message"))
+        if needs_db:
+            problems += _position_problems(check, migrator, revisions, heads)
+        scratch_schema: Schema | None = None
+        if check.get("roundtrip") or check.get("scratch"):
+            if target is None:
+                if not revisions:
+                    problems.append(
+                        "There is no revision yet to try out. Create one with "
+                        '`migtutor revision -m "..."`.'
+                    )
+            else:
+                trip_problems, scratch_schema = roundtrip(
+                    migrator, target, drops_nothing=bool(check.get("drops_nothing"))
+                )
+                problems += trip_problems
+        if _has_schema_checks(check):
+            if check.get("scratch"):
+                if scratch_schema is not None:
+                    label = revision_label(target)
+                    where = f"After upgrade() of revision {label} (on a scratch copy)"
+                    problems += schema_problems(
+                        check, scratch_schema, where, "postgresql" in database.backend
+                    )
+            else:
+                schema = snapshot(migrator.connection, row_counts=False)
+                migrator.connection.rollback()
+                problems += schema_problems(
+                    check, schema, "In your database", "postgresql" in database.backend
+                )
+        if "pending_tables" in check or check.get("models_match"):
+            problems += _autogenerate_problems(check, migrator)
+    return CheckResult(_explained(problems, step))
+
+
+def _explained(problems: list[str], step: Step) -> list[str]:
+    """Append the lesson's explanation to each problem that matches a known mistake."""
+    out = []
+    for problem in problems:
+        for mistake in step.mistakes:
+            if mistake.error.lower() in problem.lower():
+                problem = f"{problem} {' '.join(mistake.explain.split())}"
+                break
+        out.append(problem)
+    return out
+
+
+def _same_message(a: str, b: str) -> bool:
+    return " ".join(a.lower().split()) == " ".join(b.lower().split())
+
+
+def _target_revision(
+    check: dict[str, Any], revisions: list[Revision], heads: list[Revision], problems: list[str]
+) -> Revision | None:
+    message = check.get("revision_message")
+    if message is None:
+        return heads[0] if len(heads) == 1 else (heads[0] if heads else None)
+    found = [r for r in revisions if _same_message(r.message, message)]
+    if found:
+        return found[0]
+    mine = ", ".join(repr(r.message) for r in revisions) or "none yet"
+    problems.append(
+        f'No revision has the message "{message}" (your revisions: {mine}). Create it with '
+        f'`migtutor revision -m "{message}"`.'
+    )
+    return None
+
+
+def _head_count_problem(expected: int, heads: list[Revision]) -> str:
+    if not heads:
+        return "There are no revisions yet, so there is no head."
+    names = ", ".join(revision_label(h) for h in heads)
+    if len(heads) > 1:
+        return (
+            f"There are {len(heads)} heads ({names}), expected {expected}: two revisions have "
+            "the same down_revision, so the chain has forked. Set the newer revision's "
+            "down_revision to the other one's id (or delete the extra file)."
+        )
+    return f"There is {len(heads)} head ({names}), expected {expected}."
+
+
+def _position_problems(
+    check: dict[str, Any], migrator: Migrator, revisions: list[Revision], heads: list[Revision]
+) -> list[str]:
+    current_ids = migrator.current_heads()
+    by_id = {r.revision: r for r in revisions}
+    where = (
+        ", ".join(revision_label(by_id.get(c)) if c in by_id else c for c in current_ids)
+        if current_ids
+        else "<base> (no revision applied yet: its alembic_version table is empty)"
+    )
+    problems = []
+    head_ids = sorted(h.revision for h in heads)
+    if check.get("at_head") and (not current_ids or sorted(current_ids) != head_ids):
+        newest = ", ".join(revision_label(h) for h in heads) or "none"
+        problems.append(
+            f"The database is at {where}, but the newest revision is {newest}: it has not been "
+            "upgraded. Run `migtutor upgrade head`."
+        )
+    if check.get("at_base") and current_ids:
+        problems.append(
+            f"The database is at {where}; this step expects no revision applied. Run "
+            "`migtutor downgrade base`."
+        )
+    message = check.get("current_message")
+    if message is not None:
+        current_messages = [by_id[c].message for c in current_ids if c in by_id]
+        if not any(_same_message(m, message) for m in current_messages):
+            problems.append(
+                f'The database is at {where}; this step expects it at the revision "{message}".'
+            )
+    return problems
+
+
+def _has_schema_checks(check: dict[str, Any]) -> bool:
+    keys = ("tables", "absent_tables", "columns", "absent_columns", "primary_key", "unique")
+    return any(k in check for k in keys) or "foreign_keys" in check
+
+
+def _autogenerate_problems(check: dict[str, Any], migrator: Migrator) -> list[str]:
+    try:
+        diffs = migrator.check()
+    except MigtutorError as exc:
+        return [f"Autogenerate cannot compare your models with the database: {exc.message}"]
+    problems = []
+    for table in check.get("pending_tables", []):
+        if f"add table {table}" not in diffs:
+            problems.append(
+                f"Autogenerate does not see a new table {table} in your models: the model is "
+                "not defined yet, or not imported (model not imported for autogenerate). Add "
+                f'the class, with __tablename__ = "{table}", to app/models.py (the module '
+                "migrations/env.py imports), and make it inherit from Base."
+            )
+    if check.get("models_match") and diffs:
+        problems.append(
+            "The models and the database still differ: "
+            + "; ".join(diffs)
+            + ". Write (or autogenerate) a revision for them and upgrade."
+        )
+    return problems

@@ -1,0 +1,121 @@
+"""Lesson progress: where the learner is, kept in `.migtutor/progress.json` in the workspace.
+
+- `load_progress(workspace, lessons) -> (Progress, note)`: the saved position, or a fresh start
+  with a note saying why (an unreadable file is moved aside; a position past the lessons is reset).
+- `save_progress(workspace, progress)`: written atomically.
+- `advance(progress, lessons)`: the current step done; on to the next step or lesson.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from migtutor.atomic import write_atomic
+from migtutor.errors import MigtutorError
+
+if TYPE_CHECKING:
+    from migtutor.lessons import Lesson
+
+PROGRESS_FILE = Path(".migtutor") / "progress.json"
+
+
+@dataclass
+class Progress:
+    """Where the learner is: `lesson` (1-based), `step` (0-based index; len(steps) = finished)."""
+
+    lesson: int = 1
+    step: int = 0
+    completed: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "lesson": self.lesson,
+            "step": self.step,
+            "completed": sorted(set(self.completed)),
+        }
+
+    def status(self, lesson: Lesson) -> str:
+        if lesson.number == self.lesson and self.step < len(lesson.steps):
+            return "current"
+        if lesson.number in self.completed:
+            return "done"
+        return "current" if lesson.number == self.lesson else "todo"
+
+    def steps_done(self, lesson: Lesson) -> int:
+        if lesson.number == self.lesson:
+            return min(self.step, len(lesson.steps))
+        return len(lesson.steps) if lesson.number in self.completed else 0
+
+    def finished(self, lessons: list[Lesson]) -> bool:
+        return all(lesson.number in self.completed for lesson in lessons)
+
+
+def progress_path(workspace: Path) -> Path:
+    """The progress file of a workspace."""
+    return workspace / PROGRESS_FILE
+
+
+def load_progress(workspace: Path, lessons: list[Lesson]) -> tuple[Progress, str | None]:
+    """The saved progress, or a fresh start with a note saying why (missing / unreadable)."""
+    path = progress_path(workspace)
+    if not path.exists():
+        return Progress(), None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        progress = Progress(
+            lesson=int(data["lesson"]),
+            step=int(data["step"]),
+            completed=[int(n) for n in data.get("completed", [])],
+        )
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        backup = path.with_name(path.name + ".broken")
+        with contextlib.suppress(OSError):
+            path.replace(backup)
+        return Progress(), (
+            f"Your progress file {path} could not be read ({type(exc).__name__}); it was moved to "
+            f"{backup.name} and you start again at lesson 1. `migtutor lesson goto N` jumps to "
+            "the lesson you were on."
+        )
+    numbers = {lesson.number: lesson for lesson in lessons}
+    note = None
+    if progress.lesson not in numbers or not 0 <= progress.step <= len(
+        numbers[progress.lesson].steps
+    ):
+        note = (
+            f"Your progress file pointed at lesson {progress.lesson}, step {progress.step + 1}, "
+            "which does not exist: starting that lesson over."
+        )
+        progress.lesson = progress.lesson if progress.lesson in numbers else 1
+        progress.step = 0
+    progress.completed = [n for n in progress.completed if n in numbers]
+    return progress, note
+
+
+def save_progress(workspace: Path, progress: Progress) -> None:
+    """Write the progress file atomically; an unwritable workspace is a MigtutorError."""
+    path = progress_path(workspace)
+    try:
+        write_atomic(path, json.dumps(progress.to_json(), indent=2) + "\n")
+    except OSError as exc:
+        raise MigtutorError(
+            f"Cannot save your progress to {path}: {exc.strerror}. Check that the workspace is "
+            "writable."
+        ) from exc
+
+
+def advance(progress: Progress, lessons: list[Lesson]) -> None:
+    """Record the current step as done; move to the next step or the next lesson."""
+    lesson = lessons[progress.lesson - 1]
+    progress.step += 1
+    if progress.step >= len(lesson.steps):
+        if lesson.number not in progress.completed:
+            progress.completed.append(lesson.number)
+        if lesson.number < len(lessons):
+            progress.lesson, progress.step = lesson.number + 1, 0
+        else:
+            progress.step = len(lesson.steps)
