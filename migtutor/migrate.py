@@ -613,22 +613,42 @@ def _first_line(exc: BaseException) -> str:
 
 @contextlib.contextmanager
 def _scripts_loading(migrator: Migrator):
-    """Name the revision file and line when a script fails to import."""
+    """Name the file and line when a revision file, env.py or app/models.py fails to import.
+
+    Errors raised while a revision *runs* are left alone: `_move` reports those with the
+    revision and where the database now is.
+    """
     try:
         yield
     except SyntaxError as exc:
+        name = Path(exc.filename or "the file").name
         raise MigtutorError(
-            f"{exc.filename}, line {exc.lineno}: {exc.msg}. Fix the revision file and run the "
+            f"{exc.filename}, line {exc.lineno}: {exc.msg}. Fix {name} and run the command again."
+        ) from exc
+    except MigtutorError:
+        raise
+    except Exception as exc:
+        frame = _import_time_frame(migrator, exc)
+        if frame is None:
+            raise
+        raise MigtutorError(
+            f"{frame.filename}, line {frame.lineno}: {type(exc).__name__}: {exc}. This runs "
+            f"whenever Alembic loads the workspace: fix {Path(frame.filename).name} and run the "
             "command again."
         ) from exc
-    except (ImportError, NameError, AttributeError) as exc:
-        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-            if "/versions/" in frame.filename.replace("\\", "/"):
-                raise MigtutorError(
-                    f"{frame.filename}, line {frame.lineno}: {type(exc).__name__}: {exc}. Fix the "
-                    "revision file and run the command again."
-                ) from exc
-        raise
+
+
+def _import_time_frame(migrator: Migrator, exc: BaseException) -> Any:
+    """The frame of the workspace file whose top-level code raised `exc`, or None."""
+    workspace = migrator.workspace.resolve()
+    inside = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if Path(frame.filename).resolve().is_relative_to(workspace)
+    ]
+    if inside and inside[-1].name == "<module>":
+        return inside[-1]
+    return None
 
 
 def describe_diff(diff: Any) -> str:

@@ -266,6 +266,31 @@ def test_broken_revision_files(cli, chain) -> None:
             path.write_text(text)
 
 
+def test_broken_models_or_env_py(cli, chain) -> None:
+    """env.py and app/models.py run whenever Alembic loads the workspace: errors in their
+    top-level code name the file and line, and no revision runs."""
+    ws, url = chain
+    before = _at_b2(cli, chain)
+    workspace = Path(ws[2])
+    cases = [
+        ("app/models.py", "class Broken(:\n", "models.py, line"),
+        ("app/models.py", "import no_such_module_anywhere\n", "ModuleNotFoundError"),
+        ("app/models.py", "raise RuntimeError('half-written model')\n", "half-written model"),
+        ("migrations/env.py", "def oops(:\n", "env.py, line"),
+    ]
+    for name, appended, fragment in cases:
+        path = workspace / name
+        original = path.read_text()
+        path.write_text(original + appended)
+        try:
+            for command in [("upgrade",), ("downgrade", "a1", "--yes"), ("check",)]:
+                result = cli(*ws, *command)
+                assert_clean_failure(result, fragment, path.name)
+                assert snapshot(url) == before, (name, command)
+        finally:
+            path.write_text(original)
+
+
 # -- lesson files -------------------------------------------------------------------------------
 
 
