@@ -8,9 +8,13 @@ and where the database now is.
 
 from __future__ import annotations
 
+import os
+import stat
+import uuid
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from revision_files import assert_clean_failure, snapshot, version_rows, write_revision
 
 CREATE_T1 = """
@@ -176,3 +180,49 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path: Path) -> N
 
     assert target.read_text() == '{"lesson": 2}\n'
     assert [p.name for p in target.parent.iterdir()] == ["progress.json"]
+
+
+def test_corrupt_or_truncated_credentials_file(cli, tmp_path: Path, postgres_server: str) -> None:
+    """`class create --credentials FILE` adds to FILE. A corrupt FILE is refused before any
+    account exists (no password is ever lost); a truncated last line is kept, not merged."""
+    prefix = f"mt6{uuid.uuid4().hex[:6]}"
+    roster = tmp_path / "roster.txt"
+    roster.write_text("zed\n")
+    server = ["-d", postgres_server]
+
+    def roles() -> list[str]:
+        engine = sa.create_engine(postgres_server)
+        try:
+            with engine.connect() as connection:
+                return (
+                    connection.execute(
+                        sa.text("SELECT rolname FROM pg_roles WHERE rolname LIKE :p"),
+                        {"p": f"{prefix}%"},
+                    )
+                    .scalars()
+                    .all()
+                )
+        finally:
+            engine.dispose()
+
+    corrupt = tmp_path / "corrupt.txt"
+    corrupt.write_bytes(b"\xff\xfe\x00 not text")
+    result = cli(*server, "class", "create", str(roster), "--prefix", prefix,
+                 "--credentials", str(corrupt))  # fmt: skip
+    assert_clean_failure(result, str(corrupt), "Nothing was created")
+    assert roles() == []
+    assert corrupt.read_bytes() == b"\xff\xfe\x00 not text"
+
+    truncated = tmp_path / "truncated.txt"
+    truncated.write_text("# kept\nann postgresql+psycopg2://a:b@h/d\nbob postgresql+psy")
+    try:
+        result = cli(*server, "class", "create", str(roster), "--prefix", prefix,
+                     "--credentials", str(truncated))  # fmt: skip
+        assert result.exit_code == 0, result.output
+        lines = truncated.read_text().splitlines()
+        assert lines[:3] == ["# kept", "ann postgresql+psycopg2://a:b@h/d", "bob postgresql+psy"]
+        assert lines[3].startswith(f"zed postgresql+psycopg2://{prefix}_zed:")
+        assert stat.S_IMODE(os.stat(truncated).st_mode) == 0o600
+    finally:
+        cli(*server, "class", "drop", str(roster), "--prefix", prefix, "--yes")
+    assert roles() == []
