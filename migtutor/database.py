@@ -5,7 +5,9 @@ Importing this module imports SQLAlchemy; only commands that need a database do.
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import create_engine as _sa_create_engine
@@ -87,6 +89,18 @@ def _install_interruptible_wait() -> None:
         psycopg2.extensions.set_wait_callback(_wait_interruptibly)
 
 
+def _connect_deadline(conn: Any) -> float | None:
+    """libpq ignores connect_timeout when psycopg2 connects asynchronously: enforce it here."""
+    from psycopg2.extensions import STATUS_SETUP
+
+    if conn.status != STATUS_SETUP:
+        return None
+    match = re.search(r"(?:^|\s)connect_timeout=(\d+)", conn.dsn or "")
+    if not match or int(match[1]) <= 0:
+        return None
+    return time.monotonic() + max(int(match[1]), 2)  # libpq reads 1 as 2 seconds
+
+
 def _wait_interruptibly(conn: Any) -> None:
     """psycopg2 wait callback: wait in select(); on Ctrl-C cancel the running statement."""
     from select import select
@@ -99,17 +113,21 @@ def _wait_interruptibly(conn: Any) -> None:
     )
 
     _state.interrupted = interrupted = False
+    deadline = _connect_deadline(conn)
     while True:
         try:
             state = conn.poll()
             if state == POLL_OK:
                 break
+            timeout = None if deadline is None else max(deadline - time.monotonic(), 0)
             if state == POLL_READ:
-                select([conn.fileno()], [], [])
+                ready = select([conn.fileno()], [], [], timeout)[0]
             elif state == POLL_WRITE:
-                select([], [conn.fileno()], [])
+                ready = select([], [conn.fileno()], [], timeout)[1]
             else:
                 raise conn.OperationalError(f"bad state from poll: {state}")
+            if not ready and deadline is not None and time.monotonic() >= deadline:
+                raise conn.OperationalError("timeout expired")
         except KeyboardInterrupt:
             try:
                 conn.cancel()  # the server stops the statement; poll() then reports the error

@@ -8,8 +8,12 @@ but the next `upgrade` completes the database correctly.
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -243,3 +247,47 @@ def test_ctrl_c_while_waiting_for_another_migration(
     first_out, first_err = first.communicate(timeout=WAIT)
     assert first.returncode == 0, first_err
     assert version_rows(postgres_url) == ["bbb2"]
+
+
+@pytest.fixture
+def silent_server() -> Iterator[tuple[int, list[socket.socket]]]:
+    """A TCP port that accepts connections and never answers (a server that hangs)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                accepted.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1], accepted
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    listener.close()
+
+
+def test_hanging_server_connect_timeout_and_ctrl_c(workspace: Path, silent_server) -> None:
+    """psycopg2 connects asynchronously here (so Ctrl-C works), where libpq ignores
+    connect_timeout: migtutor enforces it. Without one, Ctrl-C still stops the wait."""
+    port, accepted = silent_server
+    url = f"postgresql+psycopg2://u:pw@127.0.0.1:{port}/x"
+    timed = migtutor_process("-w", str(workspace), "-d", url + "?connect_timeout=2", "current")
+    stdout, stderr = timed.communicate(timeout=WAIT)
+    assert timed.returncode == 1 and "timeout expired" in stderr, stderr
+    assert "Traceback" not in stderr
+
+    connections = len(accepted)
+    waiting = migtutor_process("-w", str(workspace), "-d", url, "current")
+    _wait_for(lambda: len(accepted) > connections or waiting.poll() is not None, "connecting")
+    waiting.send_signal(signal.SIGINT)
+    stdout, stderr = waiting.communicate(timeout=WAIT)
+    assert waiting.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Interrupted" in stderr
