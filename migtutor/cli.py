@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 
 from migtutor import __version__, render
 from migtutor.errors import MigtutorError, translate
+from migtutor.typer_params import LeanTyper
 
 if TYPE_CHECKING:
     from migtutor.migrate import Migrator
@@ -126,7 +127,7 @@ class MigtutorGroup(TyperGroup):
             raise SystemExit(code) from None
 
 
-app = typer.Typer(
+app = LeanTyper(  # a typer.Typer that builds only the command it runs (issue 7)
     cls=MigtutorGroup,
     help="Learn database migrations with Alembic: guided lessons, checked at every step.",
     no_args_is_help=True,

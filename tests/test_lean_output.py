@@ -95,3 +95,59 @@ def test_lean_table_matches_riches_borderless_table() -> None:
     print_table(Console(file=rich_buffer, highlight=False, soft_wrap=True), columns, rows)
     print_table(LeanConsole(lean_buffer, False, lambda: None), columns, rows)
     assert lean_buffer.getvalue() == rich_buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["heads"],
+        ["-w", "{ws}", "--json", "history"],
+        ["config", "--help"],
+        ["hedas"],
+        ["--help"],
+        ["lesson", "list"],
+        ["--workspace", "{ws}", "lesson", "show", "2"],
+    ],
+    ids=" ".join,
+)
+def test_building_only_the_invoked_command_changes_nothing(
+    args: list[str], workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """`app(...)` (LeanTyper: builds one command) prints what Typer's whole app prints."""
+    import typer
+
+    from migtutor.cli import app
+
+    monkeypatch.chdir(workspace)
+    args = [a.replace("{ws}", str(workspace)) for a in args]
+
+    def run(call) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exit_info:
+            call(args=args, prog_name="migtutor")
+        out = capsys.readouterr()
+        return exit_info.value.code or 0, out.out, out.err
+
+    full = run(lambda **kw: typer.Typer.__call__(app, **kw))
+    assert run(app) == full
+    assert len(app.registered_commands) > 10  # the app is whole again afterwards
+
+
+def test_only_the_invoked_command_is_built(
+    workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import typer.main
+
+    from migtutor.cli import app
+
+    built: list[str] = []
+    original = typer.main.get_command_from_info
+
+    def counting(command_info, **options):
+        built.append(command_info.callback.__name__)
+        return original(command_info, **options)
+
+    monkeypatch.setattr(typer.main, "get_command_from_info", counting)
+    monkeypatch.chdir(workspace)
+    with pytest.raises(SystemExit):
+        app(args=["config"], prog_name="migtutor")
+    assert built == ["show_config"]
