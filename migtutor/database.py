@@ -46,6 +46,15 @@ def create_engine(url: str, **options) -> Engine:
         @event.listens_for(engine, "connect")
         def _no_implicit_transactions(dbapi_connection, _record) -> None:
             dbapi_connection.isolation_level = None
+            # Ctrl-C during a long SQL statement: see _sqlite_progress below.
+            dbapi_connection.set_progress_handler(_sqlite_progress, 10_000)
+
+        @event.listens_for(engine, "handle_error")
+        def _sqlite_interrupted(context) -> BaseException | None:
+            original = context.original_exception
+            if type(original).__name__ == "OperationalError" and str(original) == "interrupted":
+                return KeyboardInterrupt()
+            return None
 
         @event.listens_for(engine, "begin")
         def _explicit_begin(connection) -> None:
@@ -61,6 +70,17 @@ def create_engine(url: str, **options) -> Engine:
             return KeyboardInterrupt() if _take_interrupt() else None
 
     return engine
+
+
+def _sqlite_progress() -> int:
+    """Called by SQLite every 10,000 steps of a statement, so Ctrl-C can stop a long one.
+
+    While sqlite3 runs a statement Python cannot raise KeyboardInterrupt; calling this lets it.
+    sqlite3 answers an exception from the handler by aborting the statement with
+    "interrupted" (dropping the exception), which `handle_error` turns back into
+    KeyboardInterrupt; the transaction then rolls back.
+    """
+    return 0
 
 
 # -- Ctrl-C on PostgreSQL ------------------------------------------------------------------------

@@ -291,3 +291,27 @@ def test_hanging_server_connect_timeout_and_ctrl_c(workspace: Path, silent_serve
     stdout, stderr = waiting.communicate(timeout=WAIT)
     assert waiting.returncode == 130, stderr
     assert "Traceback" not in stderr and "Interrupted" in stderr
+
+
+def test_ctrl_c_stops_a_long_sqlite_statement(workspace: Path, tmp_path: Path) -> None:
+    """sqlite3 runs a statement without giving Python a chance to raise KeyboardInterrupt;
+    migtutor's progress handler gives it one, so an endless statement still stops."""
+    marker = tmp_path / "running"
+    write_revision(
+        workspace,
+        "aaa1",
+        None,
+        'op.create_table("t1", sa.Column("id", sa.Integer(), primary_key=True))\n'
+        'pathlib.Path(os.environ["MT_MARKER"]).touch()\n'
+        'op.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "\n'
+        '           "SELECT max(x) FROM c")',
+        message="endless statement",
+        header=SLEEPY_HEADER,
+    )
+    url = f"sqlite:///{tmp_path / 'endless.db'}"
+    code, stdout, stderr = _interrupt(_start(workspace, url, marker, "upgrade"), marker)
+
+    assert code == 130, stderr
+    assert "Traceback" not in stderr
+    assert "aaa1" in stderr and "rolled back" in stderr and "base" in stderr
+    assert snapshot(url) == {}
