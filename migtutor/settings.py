@@ -177,6 +177,12 @@ def normalise_url(url: str) -> str:
             f"{mask_password(url)!r} is not a database URL. Expected a form like "
             "postgresql+psycopg2://USER:PASSWORD@HOST:5432/NAME or sqlite:///migtutor.db."
         )
+    if scheme.startswith("sqlite") and rest.split("?")[0] in ("", "/", "/:memory:"):
+        raise MigtutorError(
+            f"{url!r} is an in-memory SQLite database: it would vanish when this command ends, "
+            "taking every migration with it. Give a file: sqlite:///migtutor.db (relative to "
+            "the current directory) or sqlite:////absolute/path/migtutor.db."
+        )
     parts = _URL.match(url)
     port = parts["port"] if parts else None
     host = (parts["ipv4host"] or "") if parts else ""

@@ -65,6 +65,8 @@ def _at_b2(cli, chain: tuple[list[str], str]) -> dict:
         ("foo://host/db", "Unknown database driver"),
         ("postgresql+nodriver://u@localhost/db", "Unknown database driver"),
         ("mysql://u:pw@localhost/db", "'MySQLdb', which is not installed"),
+        ("sqlite://", "in-memory SQLite database"),
+        ("sqlite:///:memory:", "in-memory SQLite database"),
     ],
 )
 @pytest.mark.parametrize("command", [("current",), ("upgrade",), ("upgrade", "--sql")])
