@@ -22,8 +22,10 @@ class MigtutorError(Exception):
 class Interrupted(MigtutorError):
     """Ctrl-C stopped a command; the message says what was rolled back. Exit code 130."""
 
-    def __init__(self, message: str, current: list[str] | None = None) -> None:
-        super().__init__(message, exit_code=130)
+    def __init__(
+        self, message: str, current: list[str] | None = None, exit_code: int = 130
+    ) -> None:
+        super().__init__(message, exit_code=exit_code)  # 130: Ctrl-C; 143: SIGTERM
         self.current = current
 
 

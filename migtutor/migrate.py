@@ -352,7 +352,7 @@ class Migrator:
 
         config = self.config(on_version_apply=record)
         try:
-            with _scripts_loading(self), _sharing(self.script):
+            with _scripts_loading(self), _sharing(self.script), self._sigterm_as_ctrl_c():
                 getattr(command, verb)(config, target, **options)
             self.connection.commit()
         except KeyboardInterrupt as exc:
@@ -375,10 +375,33 @@ class Migrator:
             ) from exc
         return Outcome(steps=steps, current=self.current_heads(), before=before)
 
+    @contextlib.contextmanager
+    def _sigterm_as_ctrl_c(self) -> Iterator[None]:
+        """While revisions run, `kill PID` (SIGTERM) stops them as Ctrl-C does: the running
+        statement is cancelled and its transaction rolled back, rather than the process dying
+        while its PostgreSQL statement runs on, holding locks, on the server."""
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def terminate(_signum: int, _frame: Any) -> None:
+            self._terminated = True
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, terminate)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
     def _interrupted(self, verb: str | None, exc: BaseException) -> Interrupted:
         """Ctrl-C: the running revision's transaction is rolled back; say where the database is."""
         revision = self._failed_revision(exc)
         during = f" during {verb}" if verb else ""
+        terminated = getattr(self, "_terminated", False)
         try:
             self.connection.rollback()
             current = self.current_heads()
@@ -388,9 +411,11 @@ class Migrator:
         where = ", ".join(current) or "base (no revision applied)"
         running = f"revision {revision}" if revision else "the running transaction"
         return Interrupted(
-            f"Interrupted (Ctrl-C){during}: {running} was rolled back and nothing of it "
-            f"was saved. The database is at {where}. Run the command again to continue.",
+            f"{'Stopped (SIGTERM)' if terminated else 'Interrupted (Ctrl-C)'}{during}: {running} "
+            f"was rolled back and nothing of it was saved. The database is at {where}. Run the "
+            "command again to continue.",
             current=current,
+            exit_code=143 if terminated else 130,
         )
 
     def _failed_revision(self, exc: BaseException) -> str | None:

@@ -134,10 +134,16 @@ def _active_queries(url: str, fragment: str) -> int:
         engine.dispose()
 
 
+@pytest.mark.parametrize(
+    ("signum", "code", "said"),
+    [(signal.SIGINT, 130, "Interrupted (Ctrl-C)"), (signal.SIGTERM, 143, "Stopped (SIGTERM)")],
+    ids=["SIGINT", "SIGTERM"],
+)
 def test_ctrl_c_cancels_a_long_postgresql_statement(
-    workspace: Path, postgres_url: str, tmp_path: Path
+    workspace: Path, postgres_url: str, tmp_path: Path, signum: int, code: int, said: str
 ) -> None:
-    """psycopg2 blocks in libpq during a statement; migtutor must still stop it at once."""
+    """psycopg2 blocks in libpq during a statement; migtutor must still stop it at once, and
+    cancel it on the server (`kill PID` too), so no orphan statement keeps holding locks."""
     write_revision(
         workspace,
         "aaa1",
@@ -151,11 +157,11 @@ def test_ctrl_c_cancels_a_long_postgresql_statement(
         lambda: _active_queries(postgres_url, "pg_sleep(600)") or process.poll() is not None,
         "pg_sleep to run on the server",
     )
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=WAIT)  # a blocked psycopg2 would hang here
 
-    assert process.returncode == 130, stderr
-    assert "Traceback" not in stderr
+    assert process.returncode == code, stderr
+    assert "Traceback" not in stderr and said in stderr
     assert "aaa1" in stderr and "rolled back" in stderr and "base" in stderr
     assert _active_queries(postgres_url, "pg_sleep(600)") == 0  # cancelled, not left running
     assert snapshot(postgres_url) == {}
