@@ -63,6 +63,20 @@ def create_engine(url: str, **options) -> Engine:
     elif engine.dialect.driver == "psycopg2":
         _install_interruptible_wait()
 
+        @event.listens_for(engine, "connect")
+        def _notice_a_killed_client(dbapi_connection, _record) -> None:
+            # If migtutor is killed (SIGKILL) during a long statement, the server would run it
+            # to the end, holding its locks and migtutor's advisory lock, so the next command
+            # would wait. PostgreSQL 14+ can check for a vanished client every second instead.
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SET client_connection_check_interval = 1000")
+                dbapi_connection.commit()
+            except Exception:  # an older server: it has no such check
+                dbapi_connection.rollback()
+            finally:
+                cursor.close()
+
         @event.listens_for(engine, "handle_error")
         def _cancelled_by_ctrl_c(context) -> BaseException | None:
             # The statement Ctrl-C cancelled fails with QueryCanceled: make it the

@@ -321,3 +321,35 @@ def test_ctrl_c_stops_a_long_sqlite_statement(workspace: Path, tmp_path: Path) -
     assert "Traceback" not in stderr
     assert "aaa1" in stderr and "rolled back" in stderr and "base" in stderr
     assert snapshot(url) == {}
+
+
+def test_sigkill_during_a_long_postgresql_statement_then_upgrade_completes(
+    workspace: Path, postgres_url: str, tmp_path: Path
+) -> None:
+    """Killed while the server runs its statement: the server notices the vanished client
+    (client_connection_check_interval), so the statement's locks and migtutor's advisory lock
+    go with it and the next upgrade completes instead of waiting."""
+    write_revision(
+        workspace,
+        "aaa1",
+        None,
+        'op.create_table("t1", sa.Column("id", sa.Integer(), primary_key=True))\n'
+        "op.execute(f\"SELECT pg_sleep({os.environ.get('MT_PG_SLEEP', '0')})\")",
+        'op.drop_table("t1")',
+        "slow statement",
+        header=SLEEPY_HEADER,
+    )
+    ws = ["-w", str(workspace), "-d", postgres_url]
+    killed = migtutor_process(*ws, "upgrade", env={"MT_PG_SLEEP": "600"})
+    _wait_for(
+        lambda: _active_queries(postgres_url, "pg_sleep(600)") or killed.poll() is not None,
+        "pg_sleep to run on the server",
+    )
+    killed.kill()
+    killed.communicate(timeout=WAIT)
+
+    again = migtutor_process(*ws, "upgrade", env={"MIGTUTOR_LOCK_TIMEOUT": "20"})
+    stdout, stderr = again.communicate(timeout=WAIT)
+    assert again.returncode == 0, stderr
+    assert version_rows(postgres_url) == ["aaa1"]
+    assert _active_queries(postgres_url, "pg_sleep(600)") == 0
