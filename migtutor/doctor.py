@@ -19,12 +19,12 @@ Nothing here prints; the CLI renders the list. Only stdlib at import time.
 
 from __future__ import annotations
 
-import ast
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migtutor.errors import MigtutorError, translate
+from migtutor.static_checks import is_empty_function, migration_functions
 
 if TYPE_CHECKING:
     from migtutor.migrate import Migrator
@@ -310,32 +310,14 @@ def _check_drift(
 # -- revision files ------------------------------------------------------------------------------
 
 
-def _does_nothing(function: ast.FunctionDef) -> bool:
-    for statement in function.body:
-        if isinstance(statement, ast.Pass):
-            continue
-        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
-            continue  # a docstring or `...`
-        return False
-    return True
-
-
-def _functions(path: str) -> dict[str, ast.FunctionDef]:
-    try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=path)
-    except (OSError, SyntaxError, UnicodeDecodeError):
-        return {}
-    return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
-
-
 def _check_downgrades(migrator: Migrator, findings: list[Finding]) -> None:
     empty = []
     for rev in migrator.revisions():
-        functions = _functions(rev.path)
+        functions = migration_functions(rev.path)
         downgrade, upgrade = functions.get("downgrade"), functions.get("upgrade")
-        if downgrade is None or upgrade is None or _does_nothing(upgrade):
+        if downgrade is None or upgrade is None or is_empty_function(upgrade):
             continue  # a merge revision, or nothing to undo
-        if _does_nothing(downgrade):
+        if is_empty_function(downgrade):
             empty.append(rev)
     for rev in empty:
         findings.append(
