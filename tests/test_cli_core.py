@@ -247,3 +247,14 @@ def test_no_color_output_has_no_escape_codes(cli, course_workspace: Path, option
     result = cli("-w", str(course_workspace), option, "history")
     assert result.exit_code == 0
     assert "\x1b[" not in result.stdout
+
+
+def test_course_environment_is_the_workspace_template() -> None:
+    """The repository's migrations/ is a workspace whose models are migtutor.models."""
+    from migtutor.workspace import COURSE_MODELS_IMPORT, render_env_py, template_text
+
+    repo = Path(__file__).resolve().parent.parent
+    assert (repo / "migrations" / "env.py").read_text() == render_env_py(COURSE_MODELS_IMPORT)
+    mako = (repo / "migrations" / "script.py.mako").read_text()
+    assert mako == template_text("script.py.mako")
+    assert (repo / "alembic.ini").read_text() == template_text("alembic.ini")
