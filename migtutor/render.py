@@ -88,20 +88,23 @@ def short(revision: str | None) -> str:
     return revision[:12] if revision else "<base>"
 
 
+def revision_tags(rev: Revision) -> str:
+    """The (head) (current) (merge point) (branch point) markers of a revision, as markup."""
+    markers = [
+        ("[bold green](head)[/]", rev.is_head),
+        ("[bold cyan](current)[/]", rev.is_current),
+        ("[magenta](merge point)[/]", rev.is_merge_point),
+        ("[magenta](branch point)[/]", rev.is_branch_point),
+    ]
+    return " ".join(text for text, present in markers if present)
+
+
 def revision_label(rev: Revision) -> str:
-    markers = []
-    if rev.is_head:
-        markers.append("[bold green](head)[/]")
-    if rev.is_current:
-        markers.append("[bold cyan](current)[/]")
-    if rev.is_branch_point:
-        markers.append("[magenta](branchpoint)[/]")
-    if rev.is_merge_point:
-        markers.append("[magenta](mergepoint)[/]")
     down = ", ".join(short(d) for d in rev.down_revisions) or "<base>"
+    tags = revision_tags(rev)
     return (
-        f"[yellow]{down}[/] -> [bold yellow]{rev.revision}[/] {' '.join(markers)}"
-        f"{' ' if markers else ''}{_escape(rev.message)}"
+        f"[yellow]{down}[/] -> [bold yellow]{rev.revision}[/] {tags}"
+        f"{' ' if tags else ''}{_escape(rev.message)}"
     )
 
 

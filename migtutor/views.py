@@ -40,16 +40,7 @@ def graph(revisions: list[Revision], current_known: bool = True) -> None:
             render.markup(f"[magenta]{_escape(row.prefix)}[/]")
             continue
         rev = row.revision
-        markers = []
-        if rev.is_head:
-            markers.append("[bold green](head)[/]")
-        if rev.is_current:
-            markers.append("[bold cyan](current)[/]")
-        if rev.is_merge_point:
-            markers.append("[magenta](merge point)[/]")
-        if rev.is_branch_point:
-            markers.append("[magenta](branch point)[/]")
-        tags = " ".join(markers)
+        tags = render.revision_tags(rev)
         render.markup(
             f"[magenta]{_escape(prefix)}[/] [bold yellow]{_escape(render.short(rev.revision))}[/]"
             f" {tags}{' ' if tags else ''}{_escape(rev.message)}"
