@@ -520,18 +520,20 @@ def _move(
         # One process at a time per PostgreSQL database, from the plan to the last revision.
         with migrator.locked(on_wait=cli_views.waiting_note):
             plan = cli_views.explain_move(st, migrator, verb, target) if explain else None
-            losses = cli_views.guard_data_loss(migrator, verb, target, yes)
-            before = None if quiet or st.json else snapshot_schema(migrator)
+            # One reading of the schema serves the data-loss guard and the diff printed after.
+            current = snapshot_schema(migrator, row_counts=True)
+            losses = cli_views.guard_data_loss(migrator, verb, target, yes, current)
+            before = None if quiet or st.json else current
             result = migrator.upgrade(target) if verb == "upgrade" else migrator.downgrade(target)
             changes = None if before is None else diff_schema(before, migrator)
         heads = migrator.head_ids()
     _report(st, verb, result, heads, changes=changes, plan=plan, losses=losses)
 
 
-def snapshot_schema(migrator: Migrator) -> Any:
+def snapshot_schema(migrator: Migrator, row_counts: bool = False) -> Any:
     from migtutor.schema import snapshot
 
-    return snapshot(migrator.connection, row_counts=False)
+    return snapshot(migrator.connection, row_counts=row_counts)
 
 
 def diff_schema(before: Any, migrator: Migrator) -> list[Any]:

@@ -103,11 +103,16 @@ def waiting_note() -> None:
     render.note("Another migration holds this database's migration lock; waiting for it to end...")
 
 
-def guard_data_loss(migrator: Any, verb: str, target: str, yes: bool) -> list[Any]:
-    """Show the data a move would destroy; ask, or refuse without a terminal and --yes."""
+def guard_data_loss(
+    migrator: Any, verb: str, target: str, yes: bool, current: Any = None
+) -> list[Any]:
+    """Show the data a move would destroy; ask, or refuse without a terminal and --yes.
+
+    `current`: the schema as it is now, with row counts, if the caller has read it already.
+    """
     from migtutor import safety, views
 
-    losses = safety.preview_loss(migrator, verb, target)
+    losses = safety.preview_loss(migrator, verb, target, current)
     if not losses:
         return []
     views.losses(losses, verb)

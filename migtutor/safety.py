@@ -6,9 +6,9 @@ Public API (SQLAlchemy and Alembic are imported inside the functions):
   `downgrade` inside one transaction and roll it back. Both SQLite (through migtutor's engines)
   and PostgreSQL run DDL transactionally, so nothing is left behind. The rehearsal records the
   schema after every revision that succeeded and, on request, the SQL statements it sent.
-- ``preview_loss(migrator, verb, target) -> list[Loss]``: the rows of every table and the
-  non-null values of every column the move would drop. Nothing is rehearsed when no table
-  holds a row: then no data can be at stake.
+- ``preview_loss(migrator, verb, target, current=None) -> list[Loss]``: the rows of every
+  table and the non-null values of every column the move would drop. Nothing is rehearsed
+  when no table holds a row: then no data can be at stake.
 - ``Loss.text``: "posts.content: 12 non-null values will be lost".
 
 URL masking lives in `migtutor.settings.mask_password`; the PostgreSQL advisory lock around a
@@ -95,12 +95,17 @@ def rehearse(migrator: Migrator, verb: str, target: str, capture_sql: bool = Fal
     return result
 
 
-def preview_loss(migrator: Migrator, verb: str, target: str) -> list[Loss]:
-    """Data the move would destroy; [] when none (or when no table holds any row)."""
+def preview_loss(
+    migrator: Migrator, verb: str, target: str, current: Schema | None = None
+) -> list[Loss]:
+    """Data the move would destroy; [] when none (or when no table holds any row).
+
+    `current` is the schema now, with row counts; it is read here when not given.
+    """
     from migtutor.schema import VERSION_TABLE, count_values, dropped, snapshot
 
     connection = migrator.connection
-    current = snapshot(connection)
+    current = current or snapshot(connection)
     if not any(t.row_count for name, t in current.tables.items() if name != VERSION_TABLE):
         return []
     rehearsal = rehearse(migrator, verb, target)
