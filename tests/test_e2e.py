@@ -72,3 +72,17 @@ def test_errors_exit_non_zero_without_traceback(tmp_path: Path) -> None:
     assert completed.returncode == 1
     assert "migtutor init" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_a_closed_pipe_ends_quietly(course_workspace: Path) -> None:
+    """`migtutor history | head -1`: the reader leaving early is not an error to report."""
+    process = subprocess.Popen(
+        [MIGTUTOR, "-w", str(course_workspace), "history"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    process.stdout.close()  # before migtutor writes its first line
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141
+    assert stderr == ""
