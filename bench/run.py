@@ -313,7 +313,8 @@ def backend_rounds(
         pair("--help", [m, "--help"], [a, "--help"]),
         pair("current", [m, "current"], [a, "current"]),
         pair("heads", [m, "heads"], [a, "heads"]),
-        pair("history", [m, "history"], [a, "history"]),
+        # migtutor's history marks the current revision, so it connects: alembic's -i does too.
+        pair("history", [m, "history"], [a, "history", "-i"]),
     ]
     up = pair("upgrade head", [m, "upgrade", "head"], [a, "upgrade", "head"])
     down = pair("downgrade base", downgrade_argv(migtutor, workspace), [a, "downgrade", "base"])
