@@ -585,12 +585,3 @@ app.add_typer(lesson_app, name="lesson")
 from migtutor import cli_instructor  # noqa: E402  (reset, class, demo: issue 5)
 
 cli_instructor.register(app)
-
-
-def run() -> None:
-    """Console-script entry point."""
-    app(prog_name="migtutor")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    run()
