@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from migtutor.settings import PART_KEYS, URL_KEYS
+
 REPO = Path(__file__).resolve().parent.parent
 COURSE_VERSIONS = REPO / "migrations" / "versions"
 COURSE_MODELS = REPO / "migtutor" / "models.py"
@@ -37,16 +39,7 @@ ALEMBIC_RATIO_TARGET = 1.10  # migtutor / alembic on the same work
 NO_DATABASE_TARGET = 0.35  # migtutor command / `alembic --help`
 
 # Settings a developer's shell may hold that would change which database or workspace is used.
-_SETTINGS_VARIABLES = (
-    "MIGTUTOR_DATABASE_URL",
-    "DATABASE_URL",
-    "DATABASE_HOSTNAME",
-    "DATABASE_PORT",
-    "DATABASE_USERNAME",
-    "DATABASE_PASSWORD",
-    "DATABASE_NAME",
-    "MIGTUTOR_WORKSPACE",
-)
+_SETTINGS_VARIABLES = (*URL_KEYS, *PART_KEYS, "MIGTUTOR_WORKSPACE")
 
 TRIVIAL_REVISION = '''"""generated revision {index}
 

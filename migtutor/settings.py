@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from migtutor.errors import MigtutorError
 
+URL_KEYS = ("MIGTUTOR_DATABASE_URL", "DATABASE_URL")
 PART_KEYS = (
     "DATABASE_HOSTNAME",
     "DATABASE_PORT",
@@ -107,7 +108,7 @@ def resolve_database(
             return dotenv[key], f"{key} ({dotenv_path.name} file)"
         return None, ""
 
-    for key in ("MIGTUTOR_DATABASE_URL", "DATABASE_URL"):
+    for key in URL_KEYS:
         value, source = lookup(key)
         if value:
             return DatabaseSettings(normalise_url(value), source)

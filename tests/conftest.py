@@ -14,23 +14,14 @@ import pytest
 from typer.testing import CliRunner
 
 from migtutor.cli import app
+from migtutor.settings import PART_KEYS, URL_KEYS
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get(
     "MIGTUTOR_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 )
 # Variables that would change which database a test talks to.
-_SETTINGS_VARIABLES = (
-    "MIGTUTOR_DATABASE_URL",
-    "DATABASE_URL",
-    "DATABASE_HOSTNAME",
-    "DATABASE_PORT",
-    "DATABASE_USERNAME",
-    "DATABASE_PASSWORD",
-    "DATABASE_NAME",
-    "MIGTUTOR_WORKSPACE",
-    "NO_COLOR",
-)
+_SETTINGS_VARIABLES = (*URL_KEYS, *PART_KEYS, "MIGTUTOR_WORKSPACE", "NO_COLOR")
 
 
 @pytest.fixture(autouse=True)
