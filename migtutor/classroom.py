@@ -1,42 +1,47 @@
 """Class databases on one PostgreSQL server: one database and one login role per student.
 
 Names: a student's database and role are both called `<prefix>_<student>`. Student names and the
-prefix must be safe identifiers (lowercase letters, digits, underscores, starting with a letter);
-anything else is refused before a single statement runs, and every identifier is still quoted by
-SQLAlchemy's identifier preparer when it goes into SQL (never interpolated raw).
+prefix must be safe identifiers (lowercase letters, digits, single underscores, starting with a
+letter); anything else is refused before a single statement runs, and every identifier is still
+quoted by SQLAlchemy's identifier preparer when it goes into SQL (never interpolated raw).
+
+Membership: a class is exactly the roles recorded as its students, in each role's comment on the
+server (`COMMENT ON ROLE`, which only a CREATEROLE administrator may change), so every instructor
+machine sees the same class and a class whose prefix starts another's is never mixed in.
 
 Isolation: each database is owned by its student's role and `CONNECT` is revoked from PUBLIC, so
 the server itself refuses a student's role on a classmate's database (this holds even under
 `trust` authentication, where passwords are not checked).
 
+Safety of the administrator: a student owns her database and may plant functions, operators
+and settings in it. The administrator's session never enters a student database; whatever runs
+inside one (reset, status, the schema of a new database) runs in a session of a throwaway role
+that has only the student's rights (see pg_sessions.py).
+
 Secrets: passwords come from `secrets`; the server only ever receives a SCRAM-SHA-256 verifier
-computed here (so the clear password is in no statement, server log or error), and the clear
-password is returned once for the caller to print or to write to a 0600 file.
+computed by libpq (so the clear password is in no statement, server log or error), and the
+clear password is returned once for the caller to print or to write to a 0600 file.
 
 Reset: the reference revisions' SQL up to the target is generated once (Alembic's offline mode)
-and run in every student database, each in its own transaction, as the database's owner role
-(`SET LOCAL ROLE`), so the tables stay the student's; several databases are reset at once.
-Cloning a template database with `CREATE DATABASE ... TEMPLATE` is kept as `method="template"`:
-bench/class_reset.py measures both (copying whole databases was the slower one here).
+and run in every student database, each in its own transaction, several databases at once.
 
 This module prints nothing.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import json
 import re
 import secrets
-import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from migtutor.errors import MigtutorError
+from migtutor.pg_sessions import OwnerLogins, admin_engine, privileges, quote
 from migtutor.reset import (
     COURSE_TABLES,
     REFERENCE_IDS,
@@ -52,12 +57,19 @@ if TYPE_CHECKING:
 
     from migtutor.settings import DatabaseSettings
 
-NAME_RULE = re.compile(r"^[a-z][a-z0-9_]*$")
+# No double underscore and no trailing one: `<prefix>_<student>` then never contains "__", so
+# no student's name can collide with another class's or with a helper's.
+NAME_RULE = re.compile(r"^[a-z](?:_?[a-z0-9])*$")
 MAX_STUDENT_LENGTH = 30
 MAX_PREFIX_LENGTH = 24  # prefix + "_" + student stays within PostgreSQL's 63-byte identifiers
 DEFAULT_PREFIX = "class"
-TEMPLATE_SUFFIX = "__template"  # a double underscore: no student name can produce it
-SCRAM_ITERATIONS = 4096
+# Each student role may hold this many sessions at once: an app, psql and a migtutor command,
+# but not enough to exhaust the server's connection slots for the whole class.
+STUDENT_CONNECTION_LIMIT = 10
+RECORD_KIND = "migtutor student"
+WORKERS = 8
+
+T = TypeVar("T")
 
 
 # -- names -----------------------------------------------------------------------------------------
@@ -79,8 +91,9 @@ def check_name(raw: str, kind: str = "student name", limit: int = MAX_STUDENT_LE
         )
     if not NAME_RULE.match(name):
         raise MigtutorError(
-            f"{_shown(raw)} is not a safe {kind}: use lowercase letters, digits and underscores, "
-            "starting with a letter (for example ada_lovelace)."
+            f"{_shown(raw)} is not a safe {kind}: use lowercase letters, digits and single "
+            "underscores, starting with a letter and not ending with an underscore (for "
+            "example ada_lovelace)."
         )
     return name
 
@@ -126,10 +139,6 @@ def database_name(prefix: str, student: str) -> str:
     return f"{prefix}_{student}"
 
 
-def template_name(prefix: str) -> str:
-    return f"{prefix}{TEMPLATE_SUFFIX}"
-
-
 # -- secrets ---------------------------------------------------------------------------------------
 
 
@@ -137,25 +146,37 @@ def new_password() -> str:
     return secrets.token_urlsafe(18)
 
 
-def scram_verifier(password: str, salt: bytes | None = None) -> str:
-    """PostgreSQL's SCRAM-SHA-256 verifier: the form `CREATE ROLE ... PASSWORD` stores."""
-    salt = salt or secrets.token_bytes(16)
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, SCRAM_ITERATIONS)
-    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
-    stored_key = hashlib.sha256(client_key).digest()
-    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+def scram_verifier(connection: Connection, password: str, role: str) -> str:
+    """PostgreSQL's SCRAM-SHA-256 verifier of `password`, computed by libpq."""
+    from psycopg2.extensions import encrypt_password
 
-    def b64(data: bytes) -> str:
-        return base64.b64encode(data).decode()
-
-    return f"SCRAM-SHA-256${SCRAM_ITERATIONS}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+    return encrypt_password(password, role, connection.connection.dbapi_connection, "scram-sha-256")
 
 
 # -- the server ------------------------------------------------------------------------------------
 
 
+@dataclass
+class Member:
+    """A role recorded as a student of a class, and the database of the same name."""
+
+    student: str
+    name: str
+    ready: bool  # every step of `class create` finished for this student
+    database_owner: str | None  # None: the database is gone
+
+    @property
+    def has_database(self) -> bool:
+        return self.database_owner is not None
+
+
 class Server:
-    """An administrator's connection to the PostgreSQL server named by the URL."""
+    """An administrator's session on the PostgreSQL server named by the URL.
+
+    It stays in the database the URL names (the maintenance database, e.g. `postgres`), with
+    its settings pinned: see pg_sessions.py. Entering refuses a maintenance database that an
+    ordinary role owns, since that role could plant code there.
+    """
 
     def __init__(self, database: DatabaseSettings) -> None:
         from sqlalchemy.engine import make_url
@@ -169,22 +190,133 @@ class Server:
         self.settings = database
         self.url = make_url(database.url)
         self._engine: Engine | None = None
+        self._connection: Connection | None = None
 
     def __enter__(self) -> Server:
+        import sqlalchemy as sa
+
+        self._engine = admin_engine(self.url)
+        try:
+            self._connection = self._engine.connect()
+        except sa.exc.DBAPIError as exc:
+            self.close()
+            from migtutor.errors import translate
+
+            known = translate(exc)
+            raise (known or MigtutorError(f"Cannot connect to the server: {exc}")) from None
+        self.me = privileges(self.connection)
+        self._check_maintenance_database()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
 
     @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            from migtutor.database import create_engine
+    def connection(self) -> Connection:
+        assert self._connection is not None, "use Server as a context manager"
+        return self._connection
 
-            self._engine = create_engine(self.settings.url, isolation_level="AUTOCOMMIT")
-        return self._engine
+    def _check_maintenance_database(self) -> None:
+        from migtutor.pg_sessions import database_owner
+
+        owner, owner_is_superuser = database_owner(self.connection)
+        if owner != self.me.user and not owner_is_superuser:
+            raise MigtutorError(
+                f"The administrator URL names the database {self.url.database!r}, which belongs "
+                f"to the role {owner!r}: its owner could plant code that runs with your rights. "
+                "Give a database no ordinary role owns, such as postgres "
+                f"(-d {self.url.set(database='postgres').render_as_string()}). Nothing was "
+                "changed."
+            )
+
+    def require(self, *, create_roles: bool = True, create_databases: bool = False) -> None:
+        """Refuse, before anything is changed, an administrator without the needed privileges."""
+        if self.me.superuser:
+            return
+        missing = []
+        if create_roles and not self.me.create_role:
+            missing.append("CREATEROLE (to create the students' roles and the helper roles)")
+        if create_databases and not self.me.create_db:
+            missing.append("CREATEDB (to create the students' databases)")
+        if missing:
+            raise MigtutorError(
+                f"The role {self.me.user!r} lacks " + " and ".join(missing) + ". Nothing was "
+                "changed. Connect as a role that has them (e.g. postgres), or grant them: "
+                f"ALTER ROLE {self.me.user} CREATEROLE CREATEDB;"
+            )
+
+    def run(self, statement: str, what: str, **params: Any) -> Any:
+        import sqlalchemy as sa
+
+        try:
+            return self.connection.execute(sa.text(statement), params)
+        except sa.exc.DBAPIError as exc:
+            detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise MigtutorError(f"The server refused to {what}: {detail}.") from None
+
+    def q(self, name: str) -> str:
+        return quote(self.connection, name)
+
+    def existing(self, names: list[str]) -> tuple[set[str], set[str]]:
+        """(roles, databases) among `names` that exist already."""
+        roles = self.run(
+            "SELECT rolname FROM pg_roles WHERE rolname = ANY(:names)", "list roles", names=names
+        )
+        databases = self.run(
+            "SELECT datname FROM pg_database WHERE datname = ANY(:names)",
+            "list databases",
+            names=names,
+        )
+        return {row[0] for row in roles}, {row[0] for row in databases}
+
+    def members(self, prefix: str) -> dict[str, Member]:
+        """The students recorded for the class `prefix`, by student name."""
+        rows = self.run(
+            "SELECT r.rolname, d.description, o.rolname FROM pg_roles r "
+            "JOIN pg_shdescription d ON d.objoid = r.oid "
+            "AND d.classoid = 'pg_catalog.pg_authid'::regclass "
+            "LEFT JOIN pg_database db ON db.datname = r.rolname "
+            "LEFT JOIN pg_roles o ON o.oid = db.datdba "
+            "WHERE d.description LIKE :kind ORDER BY r.rolname",
+            "list the class",
+            kind='{"kind": "' + RECORD_KIND + '"%',
+        )
+        found: dict[str, Member] = {}
+        for role, description, owner in rows:
+            try:
+                record = json.loads(description)
+            except ValueError:
+                continue
+            student = str(record.get("student", ""))
+            if record.get("class") == prefix and role == database_name(prefix, student):
+                found[student] = Member(student, role, bool(record.get("ready")), owner)
+        return found
+
+    def record(self, prefix: str, student: str, *, ready: bool) -> None:
+        record = {"kind": RECORD_KIND, "class": prefix, "student": student, "ready": ready}
+        name = database_name(prefix, student)
+        self.run(
+            f"COMMENT ON ROLE {self.q(name)} IS :record",
+            f"record {name} as a student of {prefix}",
+            record=json.dumps(record),
+        )
+
+    def disconnect(self, names: list[str]) -> None:
+        """End every session on these databases (a student's open transaction would block)."""
+        self.run(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = ANY(:names) AND pid <> pg_backend_pid()",
+            "disconnect the students' sessions",
+            names=names,
+        )
 
     def url_for(self, name: str) -> str:
         return self.url.set(database=name).render_as_string(hide_password=False)
@@ -193,57 +325,109 @@ class Server:
         url = self.url.set(username=name, password=password, database=name)
         return url.render_as_string(hide_password=False)
 
-    def engine_for(self, name: str) -> Engine:
-        from migtutor.database import create_engine
-
-        return create_engine(self.url_for(name))
-
-    def run(self, connection: Connection, statement: str, what: str, **params: Any) -> Any:
+    def trust_warnings(self) -> list[str]:
+        """Lines of pg_hba.conf that let anyone connect over TCP without a password."""
+        if not self.me.superuser:
+            return []  # only superusers may read pg_hba_file_rules
         import sqlalchemy as sa
 
         try:
-            return connection.execute(sa.text(statement), params)
-        except sa.exc.DBAPIError as exc:
-            detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-            raise MigtutorError(f"The server refused to {what}: {detail}.") from None
+            rows = self.connection.execute(
+                sa.text(
+                    "SELECT line_number, type, array_to_string(database, ','), "
+                    "array_to_string(user_name, ','), coalesce(address, '') "
+                    "FROM pg_hba_file_rules WHERE auth_method = 'trust' AND type LIKE 'host%' "
+                    "ORDER BY line_number"
+                )
+            ).all()
+            hba_file = self.connection.execute(sa.text("SHOW hba_file")).scalar_one()
+        except sa.exc.DBAPIError:
+            return []
+        return [
+            f"{hba_file} line {line}: `{kind} {databases} {users} {address} trust` lets anyone "
+            "who can reach the server connect as any role, a classmate or the superuser, "
+            "without a password. Change `trust` to `scram-sha-256` there and reload the server "
+            "(SELECT pg_reload_conf())."
+            for line, kind, databases, users, address in rows
+        ]
 
-    def existing(self, connection: Connection, names: list[str]) -> tuple[set[str], set[str]]:
-        """(roles, databases) among `names` that exist already."""
-        roles = self.run(
-            connection,
-            "SELECT rolname FROM pg_roles WHERE rolname = ANY(:names)",
-            "list roles",
-            names=names,
+
+def _in_parallel(work: Callable[[T], None], items: Iterable[T]) -> dict[T, BaseException]:
+    """Run `work` on each item, WORKERS at a time; the items that failed, with their errors.
+
+    On Ctrl-C, items not started are left alone and the running ones roll back or finish.
+    """
+    from concurrent.futures import CancelledError, wait
+
+    items = list(items)
+    pool = ThreadPoolExecutor(max_workers=WORKERS)
+    futures = [pool.submit(work, item) for item in items]
+    try:
+        wait(futures)
+    except KeyboardInterrupt:
+        for future in futures:
+            future.cancel()
+        pool.shutdown(wait=True)
+        done = []
+        for item, future in zip(items, futures, strict=True):
+            try:
+                if future.done() and future.exception() is None:
+                    done.append(str(item))
+            except CancelledError:
+                pass
+        raise MigtutorError(
+            f"Interrupted. {len(done)} of {len(items)} databases were done "
+            f"({', '.join(done) or 'none'}); each of the others is as it was, its transaction "
+            "rolled back or never started. Run the command again to finish.",
+            exit_code=130,
+        ) from None
+    pool.shutdown(wait=True)
+    return {
+        item: future.exception()  # type: ignore[misc]
+        for item, future in zip(items, futures, strict=True)
+        if future.exception() is not None
+    }
+
+
+def _reason(exc: BaseException | None) -> str:
+    from migtutor.errors import translate
+
+    if isinstance(exc, MigtutorError):
+        return exc.message
+    orig = getattr(exc, "orig", None)
+    if orig is not None:
+        return str(orig).strip().splitlines()[0]
+    known = translate(exc) if exc is not None else None
+    return known.message if known else f"{type(exc).__name__}: {exc}"
+
+
+def _rebuild(
+    logins: OwnerLogins, helper: str, name: str, target: Target, seed: bool, script: str
+) -> None:
+    """Drop the course's objects in database `name` and migrate it, as the database's owner."""
+    engine = logins.engine(helper, name)
+    try:
+        with engine.connect() as connection, connection.begin():
+            connection.exec_driver_sql("SET LOCAL lock_timeout = '20s'")
+            rebuild(
+                connection, target, seed=seed, url=logins.server.render_as_string(), script=script
+            )
+    finally:
+        engine.dispose()
+
+
+def _rebuild_all(
+    server: Server, names: list[str], target: Target, seed: bool = False
+) -> dict[str, BaseException]:
+    """Reset each database in place as its owner, several at once; the ones that failed."""
+    from migtutor.reset import upgrade_sql
+
+    script = upgrade_sql(target, server.url_for(names[0]))
+    with OwnerLogins(server.connection, server.url) as logins:
+        helpers = logins.prepare([(name, name) for name in names])
+        return _in_parallel(
+            lambda name: _rebuild(logins, helpers[name], name, target, seed, script), names
         )
-        role_set = {row[0] for row in roles}
-        databases = self.run(
-            connection,
-            "SELECT datname FROM pg_database WHERE datname = ANY(:names)",
-            "list databases",
-            names=names,
-        )
-        return role_set, {row[0] for row in databases}
-
-    def class_databases(self, connection: Connection, prefix: str) -> list[str]:
-        """The student databases of the class `prefix`, by name."""
-        rows = self.run(
-            connection,
-            "SELECT datname FROM pg_database WHERE left(datname, :n) = :p ORDER BY datname",
-            "list databases",
-            n=len(prefix) + 1,
-            p=prefix + "_",
-        )
-        names = []
-        for (name,) in rows:
-            student = name[len(prefix) + 1 :]
-            if NAME_RULE.match(student) and len(student) <= MAX_STUDENT_LENGTH:
-                names.append(name)
-        return names
-
-
-def q(connection: Connection, name: str) -> str:
-    """An identifier, always double-quoted by the dialect (after validation by check_name)."""
-    return connection.dialect.identifier_preparer.quote_identifier(name)
 
 
 # -- create ------------------------------------------------------------------------------------
@@ -253,9 +437,13 @@ def q(connection: Connection, name: str) -> str:
 class Account:
     student: str
     name: str  # database and role
-    password: str | None = None  # only for accounts created now
-    url: str | None = None  # with the password, only for accounts created now
-    created: bool = True
+    password: str | None = None  # only when a password was set now
+    url: str | None = None  # with the password, only when a password was set now
+    status: str = "created"  # created | exists | database re-created | completed
+
+    @property
+    def created(self) -> bool:
+        return self.status == "created"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -263,56 +451,147 @@ class Account:
             "database": self.name,
             "role": self.name,
             "created": self.created,
+            "status": self.status,
         }
+
+
+@dataclass
+class ClassCreated:
+    accounts: list[Account]
+    warnings: list[str] = field(default_factory=list)
+
+
+class CreateFailed(MigtutorError):
+    """Some students were created completely before one failed: their credentials still count."""
+
+    def __init__(self, message: str, done: ClassCreated) -> None:
+        super().__init__(message)
+        self.done = done
 
 
 def create_class(
     database: DatabaseSettings, students: list[str], prefix: str, target: Target
-) -> list[Account]:
-    """A role and a database per student (existing ones are left as they are)."""
+) -> ClassCreated:
+    """A role and a database per student, each created completely or not at all.
+
+    Students already complete are left as they are; a student whose database is gone gets it
+    back (same password); a student a previous run left half made is finished with a new
+    password. Names that exist on the server without being this class's students are refused
+    before anything is created.
+    """
     prefix = check_prefix(prefix)
-    accounts = [Account(s, database_name(prefix, s)) for s in students]
-    with Server(database) as server, server.engine.connect() as connection:
-        roles, databases = server.existing(connection, [a.name for a in accounts])
-        fresh = [a for a in accounts if a.name not in roles and a.name not in databases]
-        for account in accounts:
-            if account not in fresh:
-                account.created = False
-        for account in fresh:
+    with Server(database) as server:
+        server.require(create_roles=True, create_databases=True)
+        result = ClassCreated([], server.trust_warnings())
+        members = server.members(prefix)
+        names = [database_name(prefix, s) for s in students]
+        roles, databases = server.existing(names)
+        strangers = [
+            n
+            for s, n in zip(students, names, strict=True)
+            if (n in roles or n in databases) and s not in members
+        ]
+        if strangers:
+            raise MigtutorError(
+                f"{', '.join(strangers)} exist on this server but are not students of the class "
+                f"{prefix!r} (something else made them). Nothing was created; choose another "
+                "--prefix or remove them."
+            )
+        built: list[Account] = []
+        try:
+            for student, name in zip(students, names, strict=True):
+                member = members.get(student)
+                if member and member.ready and member.has_database:
+                    result.accounts.append(Account(student, name, status="exists"))
+                    continue
+                account = _create_student(server, prefix, student, member)
+                built.append(account)
+            failures: dict[str, BaseException] = {}
+            fresh = [a.name for a in built]
+            if fresh and target.revision is not None:
+                failures = _rebuild_all(server, fresh, target)
+            for account in built:
+                if account.name in failures:
+                    _undo(server, account)
+                    continue
+                server.record(prefix, account.student, ready=True)
+                result.accounts.append(account)
+        except MigtutorError as exc:
+            raise CreateFailed(exc.message, result) from None
+        if failures:
+            reasons = "; ".join(f"{n}: {_reason(e)}" for n, e in failures.items())
+            raise CreateFailed(
+                f"{len(failures)} student(s) could not be set up at {target.label} and were "
+                f"removed again: {reasons}. Run `class create` again to retry them.",
+                result,
+            )
+    return result
+
+
+def _create_student(server: Server, prefix: str, student: str, member: Member | None) -> Account:
+    """The role (or a new password for a half-made one) and the database, or neither."""
+    name = database_name(prefix, student)
+    account = Account(student, name)
+    made_role = made_database = False
+    try:
+        if member is None:
             account.password = new_password()
             server.run(
-                connection,
-                f"CREATE ROLE {q(connection, account.name)} LOGIN NOSUPERUSER NOCREATEDB "
-                "NOCREATEROLE PASSWORD :verifier",
-                f"create the role {account.name}",
-                verifier=scram_verifier(account.password),
+                f"CREATE ROLE {server.q(name)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                f"CONNECTION LIMIT {STUDENT_CONNECTION_LIMIT} PASSWORD :verifier",
+                f"create the role {name}",
+                verifier=scram_verifier(server.connection, account.password, name),
             )
-            account.url = server.student_url(account.name, account.password)
-        for account in fresh:
-            _create_database(server, connection, account.name)
-        if fresh and target.revision is not None:
-            _rebuild_all(server, [a.name for a in fresh], target)
-    return accounts
+            made_role = True
+            server.record(prefix, student, ready=False)
+            if not server.me.superuser:
+                # CREATE DATABASE ... OWNER needs membership in the owner; CREATEROLE grants it.
+                server.run(
+                    f"GRANT {server.q(name)} TO {server.q(server.me.user)}",
+                    f"make {server.me.user} a member of {name}",
+                )
+        elif not member.ready:
+            account.status = "completed"
+            account.password = new_password()
+            server.run(
+                f"ALTER ROLE {server.q(name)} PASSWORD :verifier",
+                f"set the password of {name}",
+                verifier=scram_verifier(server.connection, account.password, name),
+            )
+        else:
+            account.status = "database re-created"
+        if member is None or not member.has_database:
+            _create_database(server, name)
+            made_database = True
+    except BaseException:
+        _undo(server, account, role=made_role, database=made_database)
+        raise
+    if account.password:
+        account.url = server.student_url(name, account.password)
+    return account
 
 
-def _create_database(
-    server: Server, connection: Connection, name: str, template: str | None = None
-) -> None:
-    """An empty database (or a clone of `template`) owned by the role `name`, closed to others."""
-    quoted = q(connection, name)
-    clone = f" TEMPLATE {q(connection, template)}" if template else ""
+def _undo(server: Server, account: Account, *, role: bool = True, database: bool = True) -> None:
+    """Remove what was made for one student in this run (best effort: report the first error)."""
+    if database and account.status != "exists":
+        server.run(
+            f"DROP DATABASE IF EXISTS {server.q(account.name)} WITH (FORCE)",
+            f"remove the database {account.name} again",
+        )
+    if role and account.status == "created":
+        server.run(
+            f"DROP ROLE IF EXISTS {server.q(account.name)}", f"remove the role {account.name}"
+        )
+
+
+def _create_database(server: Server, name: str) -> None:
+    """An empty database owned by the role `name`, closed to everyone else."""
+    quoted = server.q(name)
+    # template0: nothing anyone added to template1 comes along.
+    server.run(f"CREATE DATABASE {quoted} OWNER {quoted} TEMPLATE template0", f"create {name}")
+    server.run(f"REVOKE ALL ON DATABASE {quoted} FROM PUBLIC", f"restrict access to {name}")
     server.run(
-        connection,
-        f"CREATE DATABASE {quoted}{clone} OWNER {quoted}",
-        f"create the database {name}",
-    )
-    server.run(
-        connection, f"REVOKE ALL ON DATABASE {quoted} FROM PUBLIC", f"restrict access to {name}"
-    )
-    server.run(
-        connection,
-        f"GRANT CONNECT, TEMPORARY ON DATABASE {quoted} TO {quoted}",
-        f"grant {name} its database",
+        f"GRANT CONNECT, TEMPORARY ON DATABASE {quoted} TO {quoted}", f"grant {name} its database"
     )
 
 
@@ -346,7 +625,7 @@ def check_writable(path: Path) -> None:
 
 
 def write_credentials(path: Path, accounts: list[Account]) -> None:
-    """Add the new accounts to `path` (mode 0600), keeping what it already holds."""
+    """Add the accounts that got a password now to `path` (mode 0600), keeping what it holds."""
     from migtutor.atomic import write_atomic
 
     existing = ""
@@ -374,230 +653,59 @@ class ClassReset:
     databases: list[str]
     target: Target
     seconds: float
-    method: str
+    missing: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "databases": self.databases,
+            "missing": self.missing,
             "target": self.target.spec,
             "revision": self.target.revision,
             "seconds": round(self.seconds, 3),
-            "method": self.method,
         }
 
 
 def list_class(database: DatabaseSettings, prefix: str) -> list[str]:
+    """The class's students that have a database, by database name."""
     prefix = check_prefix(prefix)
-    with Server(database) as server, server.engine.connect() as connection:
-        return server.class_databases(connection, prefix)
+    with Server(database) as server:
+        return [m.name for m in server.members(prefix).values() if m.has_database]
 
 
 def reset_class(
-    database: DatabaseSettings,
-    prefix: str,
-    target: Target,
-    *,
-    seed: bool = False,
-    method: str = "parallel",
-    workers: int = 8,
+    database: DatabaseSettings, prefix: str, target: Target, *, seed: bool = False
 ) -> ClassReset:
-    """Put every student database of the class at `target`."""
+    """Put every student database of the class at `target`, each as its owner."""
     prefix = check_prefix(prefix)
     started = time.perf_counter()
-    with Server(database) as server, server.engine.connect() as connection:
-        names = server.class_databases(connection, prefix)
-        if not names:
+    with Server(database) as server:
+        server.require(create_roles=True)
+        members = server.members(prefix)
+        if not members:
             raise MigtutorError(
-                f"There are no databases of the class {prefix!r} on this server. Create them "
-                "with `migtutor class create ROSTER`."
+                f"There is no class {prefix!r} on this server. Create it with "
+                "`migtutor class create ROSTER`."
             )
-        roles, _ = server.existing(connection, names)
-        missing = [name for name in names if name not in roles]
-        if missing:
-            raise MigtutorError(
-                f"The database(s) {', '.join(missing)} have no login role of the same name: "
-                "they were not made by `class create`. Nothing was changed."
-            )
-        if method == "template":
-            _recreate(server, connection, prefix, names, target, seed=seed, workers=workers)
-        elif method == "alembic":
-            for name in names:
-                _rebuild_in_place(server, name, target, seed)
+        names = [m.name for m in members.values() if _enterable(m)]
+        missing = [m.student for m in members.values() if not m.has_database]
+        if names:
+            server.disconnect(names)
+            failed = _rebuild_all(server, names, target, seed)
         else:
-            _rebuild_all(server, names, target, seed=seed, workers=workers)
-    return ClassReset(names, target, time.perf_counter() - started, method)
-
-
-def _rebuild_all(
-    server: Server, names: list[str], target: Target, *, seed: bool = False, workers: int = 8
-) -> None:
-    """Reset each database in place, several at once, each in its own transaction.
-
-    The reference revisions' SQL is generated once (Alembic's offline mode) and run in every
-    database as its owner, so no thread touches Alembic's module-level state. On Ctrl-C the
-    databases not started yet are left alone and the running ones roll back or finish.
-    """
-    from concurrent.futures import CancelledError, wait
-
-    from migtutor.reset import upgrade_sql
-
-    script = upgrade_sql(target, server.url_for(names[0]))
-    pool = ThreadPoolExecutor(max_workers=max(1, workers))
-    futures = [pool.submit(_rebuild_in_place, server, name, target, seed, script) for name in names]
-    try:
-        wait(futures)
-    except KeyboardInterrupt:
-        for future in futures:
-            future.cancel()
-        pool.shutdown(wait=True)
-        done = []
-        for name, future in zip(names, futures, strict=True):
-            try:
-                if future.done() and future.exception() is None:
-                    done.append(name)
-            except CancelledError:
-                pass
-        raise MigtutorError(
-            f"Interrupted. {len(done)} of {len(names)} databases were reset "
-            f"({', '.join(done) or 'none'}); each of the others is as it was, its transaction "
-            "rolled back or never started. Run `class reset` again to finish.",
-            exit_code=130,
-        ) from None
-    pool.shutdown(wait=True)
-    failed = [(n, f.exception()) for n, f in zip(names, futures, strict=True) if f.exception()]
+            failed = {}
     if failed:
-        reasons = "; ".join(f"{name}: {_reason(exc)}" for name, exc in failed)
+        reasons = "; ".join(f"{name}: {_reason(exc)}" for name, exc in failed.items())
         raise MigtutorError(
             f"{len(names) - len(failed)} of {len(names)} databases were reset; "
             f"{len(failed)} failed and are as they were (their transactions rolled back): "
             f"{reasons}."
         )
+    return ClassReset(names, target, time.perf_counter() - started, missing)
 
 
-def _reason(exc: BaseException | None) -> str:
-    from migtutor.errors import translate
-
-    if isinstance(exc, MigtutorError):
-        return exc.message
-    orig = getattr(exc, "orig", None)
-    if orig is not None:
-        return str(orig).strip().splitlines()[0]
-    known = translate(exc) if exc is not None else None
-    return known.message if known else f"{type(exc).__name__}: {exc}"
-
-
-def _recreate(
-    server: Server,
-    connection: Connection,
-    prefix: str,
-    names: list[str],
-    target: Target,
-    *,
-    seed: bool = False,
-    workers: int = 4,
-) -> None:
-    """Build the target in a template database once, then clone it for every name."""
-    template = _build_template(server, connection, prefix, target, seed)
-    try:
-        if workers <= 1 or len(names) == 1:
-            for name in names:
-                _clone(server, connection, template, name)
-        else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                list(pool.map(lambda name: _clone_alone(server, template, name), names))
-    finally:
-        _drop_template(server, connection, template)
-
-
-def _build_template(
-    server: Server, connection: Connection, prefix: str, target: Target, seed: bool
-) -> str:
-    """A fresh template database at `target`, its objects owned by the template role."""
-    template = template_name(prefix)
-    role_rows = server.run(
-        connection, "SELECT 1 FROM pg_roles WHERE rolname = :r", "list roles", r=template
-    )
-    if role_rows.first() is None:
-        server.run(
-            connection, f"CREATE ROLE {q(connection, template)} NOLOGIN", "create the template role"
-        )
-    _drop_template(server, connection, template)
-    server.run(
-        connection,
-        f"CREATE DATABASE {q(connection, template)} OWNER {q(connection, template)}",
-        f"create the template database {template}",
-    )
-    engine = server.engine_for(template)
-    try:
-        with engine.connect() as build, build.begin():
-            server.run(build, f"SET LOCAL ROLE {q(build, template)}", "switch role")
-            rebuild(build, target, seed=seed, url=server.url_for(template))
-    finally:
-        engine.dispose()
-    return template
-
-
-def _drop_template(server: Server, connection: Connection, template: str) -> None:
-    server.run(
-        connection,
-        f"DROP DATABASE IF EXISTS {q(connection, template)} WITH (FORCE)",
-        f"drop the template database {template}",
-    )
-
-
-def _clone_alone(server: Server, template: str, name: str) -> None:
-    with server.engine.connect() as connection:
-        _clone(server, connection, template, name)
-
-
-# REASSIGN OWNED updates the template role's shared catalog rows: concurrent runs collide
-# ("tuple concurrently updated"), so clones run in parallel but hand over ownership one at a time.
-_REASSIGN_LOCK = threading.Lock()
-
-
-def _clone(server: Server, connection: Connection, template: str, name: str) -> None:
-    quoted = q(connection, name)
-    server.run(
-        connection, f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)", f"drop the database {name}"
-    )
-    _create_database(server, connection, name, template)
-    engine = server.engine_for(name)
-    try:
-        with _REASSIGN_LOCK, engine.connect() as inside, inside.begin():
-            server.run(
-                inside,
-                f"REASSIGN OWNED BY {q(inside, template)} TO {quoted}",
-                f"give {name} its tables",
-            )
-    finally:
-        engine.dispose()
-
-
-def _rebuild_in_place(
-    server: Server, name: str, target: Target, seed: bool, script: str | None = None
-) -> None:
-    """Drop the course's objects in database `name` and migrate it, acting as its owner role.
-
-    Without `script` Alembic runs the reference revisions (one database at a time only).
-    """
-    with server.engine.connect() as admin:
-        # A student still connected could hold locks the reset waits for: disconnect them, as
-        # dropping the database would.
-        server.run(
-            admin,
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = :name AND pid <> pg_backend_pid()",
-            f"disconnect the sessions on {name}",
-            name=name,
-        )
-    engine = server.engine_for(name)
-    try:
-        with engine.connect() as connection, connection.begin():
-            server.run(connection, "SET LOCAL lock_timeout = '20s'", "set a lock timeout")
-            server.run(connection, f"SET LOCAL ROLE {q(connection, name)}", "switch role")
-            rebuild(connection, target, seed=seed, url=server.url_for(name), script=script)
-    finally:
-        engine.dispose()
+def _enterable(member: Member) -> bool:
+    # Only a database its own student owns is entered: a helper is made a member of the owner.
+    return member.database_owner == member.name
 
 
 # -- status ----------------------------------------------------------------------------------------
@@ -609,7 +717,7 @@ class StudentStatus:
     database: str
     current: list[str] = field(default_factory=list)
     lesson: int | None = None
-    state: str = ""  # reference | own revisions | changed by hand | unreachable
+    state: str = ""  # reference | own revisions | changed by hand | missing | unreachable
     tables: list[str] = field(default_factory=list)
     detail: str = ""
 
@@ -625,19 +733,45 @@ class StudentStatus:
         }
 
 
-def class_status(database: DatabaseSettings, prefix: str) -> list[StudentStatus]:
+@dataclass
+class ClassStatus:
+    students: list[StudentStatus]
+    warnings: list[str] = field(default_factory=list)
+
+
+def class_status(database: DatabaseSettings, prefix: str) -> ClassStatus:
+    """Each recorded student's database, read as its owner; a dropped database shows as missing."""
     prefix = check_prefix(prefix)
     with Server(database) as server:
-        with server.engine.connect() as connection:
-            names = server.class_databases(connection, prefix)
-        return [_status(server, prefix, name) for name in names]
+        members = list(server.members(prefix).values())
+        result = ClassStatus([StudentStatus(m.student, m.name) for m in members])
+        result.warnings = server.trust_warnings()
+        rows = dict(zip((m.name for m in members), result.students, strict=True))
+        inside = [m for m in members if _enterable(m)]
+        for member in members:
+            if not member.has_database:
+                rows[member.name].state = "missing"
+                rows[
+                    member.name
+                ].detail = "the database is gone; `class create ROSTER` re-creates it"
+            elif not _enterable(member):
+                rows[member.name].state = "changed by hand"
+                rows[member.name].detail = (
+                    f"the database belongs to {member.database_owner}, not to the student; "
+                    "left unread"
+                )
+        if inside:
+            server.require(create_roles=True)
+            with OwnerLogins(server.connection, server.url) as logins:
+                helpers = logins.prepare([(m.name, m.name) for m in inside])
+                _in_parallel(lambda m: _read_status(logins, helpers[m.name], rows[m.name]), inside)
+    return result
 
 
-def _status(server: Server, prefix: str, name: str) -> StudentStatus:
+def _read_status(logins: OwnerLogins, helper: str, status: StudentStatus) -> None:
     import sqlalchemy as sa
 
-    status = StudentStatus(student=name[len(prefix) + 1 :], database=name)
-    engine = server.engine_for(name)
+    engine = logins.engine(helper, status.database)
     try:
         with engine.connect() as connection:
             inspector = sa.inspect(connection)
@@ -655,9 +789,13 @@ def _status(server: Server, prefix: str, name: str) -> StudentStatus:
     except sa.exc.DBAPIError as exc:
         status.state = "unreachable"
         status.detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        return status
+        return
     finally:
         engine.dispose()
+    _judge(status, course)
+
+
+def _judge(status: StudentStatus, course: dict[str, frozenset[str]]) -> None:
     matching = [rev for rev, schema in REFERENCE_SCHEMAS.items() if schema == course]
     shape = matching[0] if matching else "?"
     extra = [t for t in status.tables if t not in COURSE_TABLES]
@@ -679,7 +817,6 @@ def _status(server: Server, prefix: str, name: str) -> StudentStatus:
             status.detail = "schema matches the start of lesson " + str(status.lesson)
         else:
             status.detail = "schema matches no reference state"
-    return status
 
 
 def _difference(recorded: str | None, course: dict[str, frozenset[str]], extra: list[str]) -> str:
@@ -703,25 +840,27 @@ def _difference(recorded: str | None, course: dict[str, frozenset[str]], extra: 
 # -- drop ------------------------------------------------------------------------------------------
 
 
-def drop_class(database: DatabaseSettings, students: list[str], prefix: str) -> list[str]:
-    """Drop each student's database and role; returns the names that existed."""
+@dataclass
+class ClassDropped:
+    dropped: list[str]
+    strangers: list[str]  # roster names that are no students of this class: left alone
+
+
+def drop_class(database: DatabaseSettings, students: list[str], prefix: str) -> ClassDropped:
+    """Drop the database and role of each roster student recorded in the class."""
     prefix = check_prefix(prefix)
-    names = [database_name(prefix, s) for s in students]
-    with Server(database) as server, server.engine.connect() as connection:
-        roles, databases = server.existing(connection, names)
-        for name in names:
-            if name in databases:
-                server.run(
-                    connection,
-                    f"DROP DATABASE IF EXISTS {q(connection, name)} WITH (FORCE)",
-                    f"drop the database {name}",
-                )
-            if name in roles:
-                server.run(
-                    connection, f"DROP ROLE IF EXISTS {q(connection, name)}", f"drop role {name}"
-                )
-        if not server.class_databases(connection, prefix):
-            template = template_name(prefix)
-            _drop_template(server, connection, template)
-            server.run(connection, f"DROP ROLE IF EXISTS {q(connection, template)}", "drop role")
-    return [name for name in names if name in roles or name in databases]
+    with Server(database) as server:
+        members = server.members(prefix)
+        result = ClassDropped([], [])
+        for student in students:
+            member = members.get(student)
+            if member is None:
+                result.strangers.append(database_name(prefix, student))
+                continue
+            server.run(
+                f"DROP DATABASE IF EXISTS {server.q(member.name)} WITH (FORCE)",
+                f"drop the database {member.name}",
+            )
+            server.run(f"DROP ROLE IF EXISTS {server.q(member.name)}", f"drop role {member.name}")
+            result.dropped.append(member.name)
+    return result

@@ -245,36 +245,53 @@ def class_create(
         )
     if credentials is not None:
         classroom.check_writable(credentials)
-    accounts = classroom.create_class(st.database, students, prefix, target)
+    try:
+        result = classroom.create_class(st.database, students, prefix, target)
+    except classroom.CreateFailed as failed:
+        # Students finished before the failure keep their passwords: hand them out.
+        if credentials is not None:
+            classroom.write_credentials(credentials, failed.done.accounts)
+        elif not st.json:
+            _show_created(failed.done, target, None)
+        raise
     if credentials is not None:
-        classroom.write_credentials(credentials, accounts)
+        classroom.write_credentials(credentials, result.accounts)
     if st.json:
         render.emit_json(
             {
                 "prefix": prefix,
                 "target": target.spec,
                 "credentials": str(credentials),
-                "students": [a.to_json() for a in accounts],
+                "students": [a.to_json() for a in result.accounts],
+                "warnings": result.warnings,
             }
         )
         return
-    created = [a for a in accounts if a.created]
-    for account in accounts:
-        if not account.created:
+    _show_created(result, target, credentials)
+
+
+def _show_created(result: Any, target: Target, credentials: Path | None) -> None:
+    for warning in result.warnings:
+        render.warning(warning)
+    for account in result.accounts:
+        if account.status == "exists":
             render.line(f"{account.student}: {account.name} exists already, left as it is.")
-    if not created:
+        elif account.status == "database re-created":
+            render.line(f"{account.student}: the database {account.name} was missing: re-created.")
+    issued = [a for a in result.accounts if a.url]
+    if not issued:
         return
     render.markup(
-        f"[green]Created {len(created)} student database(s)[/] at "
-        f"{render_escape(target.label)}, each with its own login role:"
+        f"[green]Set up {len(issued)} student account(s)[/] at "
+        f"{render_escape(target.label)}, each with its own login role and database:"
     )
     if credentials is not None:
-        for account in created:
+        for account in issued:
             render.line(f"  {account.student:<20} database and role {account.name}")
         render.line(f"Their connection URLs, with passwords, are in {credentials} (mode 0600).")
         return
     render.note("Each student's DATABASE_URL, with a password shown only this once:")
-    for account in created:
+    for account in issued:
         render.line(f"  {account.student:<20} {account.url}")
 
 
@@ -321,6 +338,11 @@ def class_reset(
         f"[green]Reset {len(result.databases)} database(s)[/] to "
         f"{render_escape(target.label)} in {result.seconds:.2f} s."
     )
+    if result.missing:
+        render.warning(
+            f"The database of {', '.join(result.missing)} is gone (a student may drop what "
+            "they own): `class create ROSTER` re-creates it."
+        )
 
 
 def _lesson_text(lesson: int | None) -> str:
@@ -337,14 +359,16 @@ def class_status(ctx: typer.Context, prefix: PrefixOption = "class") -> None:
     from migtutor import classroom
 
     st = _state(ctx)
-    rows = classroom.class_status(st.database, prefix)
+    result = classroom.class_status(st.database, prefix)
     if st.json:
-        render.emit_json([row.to_json() for row in rows])
+        render.emit_json([row.to_json() for row in result.students])
         return
-    if not rows:
-        render.line(f"No databases of the class {prefix!r} on this server.")
+    for warning in result.warnings:
+        render.warning(warning)
+    if not result.students:
+        render.line(f"No class {prefix!r} on this server.")
         return
-    show_class_status(rows)
+    show_class_status(result.students)
 
 
 def show_class_status(rows: list[Any]) -> None:
@@ -393,11 +417,16 @@ def class_drop(
     confirm_or_refuse(
         "Drop them?", yes, f"Class drop would remove {len(names)} database(s) and role(s)."
     )
-    dropped = classroom.drop_class(database, students, prefix)
+    result = classroom.drop_class(database, students, prefix)
     if st.json:
-        render.emit_json({"dropped": dropped})
+        render.emit_json({"dropped": result.dropped, "not_in_class": result.strangers})
         return
+    dropped = result.dropped
     render.line(f"Dropped {len(dropped)} database(s) and role(s): {', '.join(dropped) or '-'}.")
+    if result.strangers:
+        render.warning(
+            f"{', '.join(result.strangers)}: not students of the class {prefix!r}, left alone."
+        )
 
 
 # -- demo ----------------------------------------------------------------------------------------

@@ -56,6 +56,10 @@ def error(message: str) -> None:
     console(stderr=True).print(f"[bold red]Error:[/] {_escape(message)}")
 
 
+def warning(message: str) -> None:
+    console(stderr=True).print(f"[bold yellow]Warning:[/] {_escape(message)}")
+
+
 def note(message: str) -> None:
     console(stderr=True).print(f"[dim]{_escape(message)}[/]")
 

@@ -1,0 +1,263 @@
+"""Sessions on a PostgreSQL server that no database owner can hijack.
+
+A class server is hostile ground. A student owns her database, so she can define functions and
+operators in it (`public.current_schema()`, `public.=`) and settings every new session there
+takes (`ALTER DATABASE ... SET search_path`, `role`, `default_transaction_read_only`). Whatever
+she plants runs with the rights of the session that reaches it, and `SET ROLE` is no boundary:
+code running in a superuser's session can `RESET ROLE`. Two rules keep an administrator's rights
+out of her reach:
+
+1. The administrator's session never enters a student's database. It stays in the database its
+   URL names (which no ordinary role may own), pins its settings in the connection's startup
+   packet (they outrank per-database and per-role settings) and touches only the catalogs.
+2. Work inside a database runs in a session that never was a privileged one: a throwaway login
+   role, a member of the database's owner and of nothing else, logs in with a one-time
+   password, starts as the owner (`role` pinned at start-up) and is dropped afterwards. Whatever
+   runs there has the owner's rights, which the owner has anyway.
+
+This module prints nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from migtutor.errors import MigtutorError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Connection, Engine
+
+# Settings a hostile database or role could otherwise choose for our sessions.
+ADMIN_SETTINGS = {
+    "search_path": "pg_catalog",
+    "role": "none",
+    "default_transaction_read_only": "off",
+    "statement_timeout": "0",
+    "idle_in_transaction_session_timeout": "0",
+    "local_preload_libraries": "",
+}
+HELPER_COMMENT = "migtutor helper"
+HELPER_PREFIX = "migtutor_op_"
+HELPER_LIFETIME = "1 hour"  # a helper left behind by a killed run stops working after this
+
+
+def startup_options(url: URL, settings: dict[str, str]) -> str:
+    """libpq's `options`: the URL's own, then ours (the later `-c` wins)."""
+    own = url.query.get("options") or ""
+    if isinstance(own, tuple):
+        own = " ".join(own)
+    ours = " ".join(f"-c {name}={value}" for name, value in settings.items())
+    return f"{own} {ours}".strip()
+
+
+def pinned_engine(url: URL | str, settings: dict[str, str], **options) -> Engine:
+    """An engine whose sessions start with `settings`, whatever the database or role says."""
+    from sqlalchemy.engine import make_url
+
+    from migtutor.database import create_engine
+
+    parsed = make_url(url) if isinstance(url, str) else url
+    connect_args = {"options": startup_options(parsed, settings)}
+    return create_engine(
+        parsed.render_as_string(hide_password=False), connect_args=connect_args, **options
+    )
+
+
+def admin_engine(url: URL | str) -> Engine:
+    """The administrator's engine: autocommit, settings pinned, search_path only pg_catalog."""
+    return pinned_engine(url, ADMIN_SETTINGS, isolation_level="AUTOCOMMIT")
+
+
+def owner_settings(owner: str) -> dict[str, str]:
+    return {**ADMIN_SETTINGS, "search_path": "public", "role": owner}
+
+
+@dataclass
+class Privileges:
+    """What the connected role may do on the server."""
+
+    user: str
+    superuser: bool
+    create_role: bool
+    create_db: bool
+
+    @property
+    def privileged(self) -> bool:
+        """Could code running in this session reach more than its own objects?"""
+        return self.superuser or self.create_role
+
+
+def privileges(connection: Connection) -> Privileges:
+    import sqlalchemy as sa
+
+    row = connection.execute(
+        sa.text(
+            "SELECT rolname, rolsuper, rolcreaterole, rolcreatedb FROM pg_catalog.pg_roles "
+            "WHERE rolname OPERATOR(pg_catalog.=) session_user"
+        )
+    ).one()
+    return Privileges(str(row[0]), bool(row[1]), bool(row[2]), bool(row[3]))
+
+
+def database_owner(connection: Connection, database: str | None = None) -> tuple[str, bool]:
+    """(owner, whether the owner is a superuser) of `database` (default: the current one)."""
+    import sqlalchemy as sa
+
+    condition = (
+        "d.datname OPERATOR(pg_catalog.=) :name"
+        if database
+        else "d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()"
+    )
+    row = connection.execute(
+        sa.text(
+            "SELECT r.rolname, r.rolsuper FROM pg_catalog.pg_database d "
+            "JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) d.datdba "
+            f"WHERE {condition}"
+        ),
+        {"name": database} if database else {},
+    ).one_or_none()
+    if row is None:
+        raise MigtutorError(f"There is no database {database!r} on this server.")
+    return str(row[0]), bool(row[1])
+
+
+def quote(connection: Connection, name: str) -> str:
+    return connection.dialect.identifier_preparer.quote_identifier(name)
+
+
+@dataclass
+class OwnerLogins:
+    """Throwaway login roles, one per database, each a member of that database's owner only.
+
+    Use as a context manager over the administrator's connection: `login(database, owner)`
+    creates the role and returns an engine that logs in as it, starting as the owner; leaving
+    the context drops every role it made (a role that cannot be dropped, because code in the
+    owner's database made it own something, is locked instead: no login, no membership).
+    """
+
+    admin: Connection
+    server: URL
+    made: dict[str, str] = field(default_factory=dict)  # helper role -> owner
+    left_behind: list[str] = field(default_factory=list)
+    _password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    _verifier: str | None = None
+
+    def __enter__(self) -> OwnerLogins:
+        self._drop_expired()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def prepare(self, pairs: list[tuple[str, str]]) -> dict[str, str]:
+        """Create a helper for each (database, owner) at once; returns database -> helper."""
+        import sqlalchemy as sa
+
+        helpers = {database: HELPER_PREFIX + secrets.token_hex(8) for database, _ in pairs}
+        statements = []
+        for database, owner in pairs:
+            helper = quote(self.admin, helpers[database])
+            statements.append(
+                f"CREATE ROLE {helper} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT "
+                f"CONNECTION LIMIT 2 PASSWORD '{self._scram()}' "
+                f"VALID UNTIL '{self._expiry()}' IN ROLE {quote(self.admin, owner)}"
+            )
+            statements.append(f"COMMENT ON ROLE {helper} IS '{HELPER_COMMENT}'")
+        try:
+            # One round trip, one implicit transaction: all the helpers exist, or none.
+            self.admin.exec_driver_sql(";\n".join(statements))
+        except sa.exc.DBAPIError as exc:
+            raise MigtutorError(
+                "The server refused to create the helper roles that work inside the students' "
+                f"databases as their owners: {_first_line(exc)}. The administrator needs "
+                "CREATEROLE (or to be a superuser)."
+            ) from None
+        for database, owner in pairs:
+            self.made[helpers[database]] = owner
+        return helpers
+
+    def engine(self, helper: str, database: str, **options) -> Engine:
+        """An engine logging in as `helper` to `database`, starting as the helper's owner."""
+        url = self.server.set(username=helper, password=self._password, database=database)
+        return pinned_engine(url, owner_settings(self.made[helper]), **options)
+
+    @contextmanager
+    def login(self, database: str, owner: str, **options) -> Iterator[Engine]:
+        helper = self.prepare([(database, owner)])[database]
+        engine = self.engine(helper, database, **options)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+    def close(self) -> None:
+        import sqlalchemy as sa
+
+        for helper, owner in list(self.made.items()):
+            quoted = quote(self.admin, helper)
+            try:
+                self.admin.execute(sa.text(f"DROP ROLE IF EXISTS {quoted}"))
+            except sa.exc.DBAPIError:
+                self.left_behind.append(helper)
+                self._lock(helper, owner)
+            del self.made[helper]
+
+    def _lock(self, helper: str, owner: str) -> None:
+        import sqlalchemy as sa
+
+        quoted = quote(self.admin, helper)
+        for statement in (
+            f"ALTER ROLE {quoted} NOLOGIN PASSWORD NULL",
+            f"REVOKE {quote(self.admin, owner)} FROM {quoted}",
+        ):
+            try:
+                self.admin.execute(sa.text(statement))
+            except sa.exc.DBAPIError:
+                pass
+
+    def _drop_expired(self) -> None:
+        """Drop helpers a killed run left behind (they expired long ago)."""
+        import sqlalchemy as sa
+
+        rows = self.admin.execute(
+            sa.text(
+                "SELECT r.rolname FROM pg_catalog.pg_roles r "
+                "JOIN pg_catalog.pg_shdescription d ON d.objoid OPERATOR(pg_catalog.=) r.oid "
+                "WHERE d.description OPERATOR(pg_catalog.=) :comment "
+                "AND r.rolvaliduntil OPERATOR(pg_catalog.<) pg_catalog.now()"
+            ),
+            {"comment": HELPER_COMMENT},
+        ).scalars()
+        for name in rows:
+            try:
+                self.admin.execute(sa.text(f"DROP ROLE IF EXISTS {quote(self.admin, name)}"))
+            except sa.exc.DBAPIError:
+                pass
+
+    def _scram(self) -> str:
+        # libpq computes the SCRAM-SHA-256 verifier: the clear password reaches no statement,
+        # server log or error. One password serves every helper of this run.
+        if self._verifier is None:
+            from psycopg2.extensions import encrypt_password
+
+            raw = self.admin.connection.dbapi_connection
+            self._verifier = encrypt_password(self._password, "", raw, "scram-sha-256")
+        return self._verifier
+
+    def _expiry(self) -> str:
+        import sqlalchemy as sa
+
+        return str(
+            self.admin.execute(
+                sa.text(f"SELECT pg_catalog.now() + interval '{HELPER_LIFETIME}'")
+            ).scalar_one()
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig or exc).strip().splitlines()[0]
