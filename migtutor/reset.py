@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 from migtutor.errors import MigtutorError
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from collections.abc import Iterator
+
+    from sqlalchemy.engine import Connection, Engine
 
     from migtutor.settings import DatabaseSettings
 
@@ -257,8 +259,10 @@ def inventory(connection: Connection, all_objects: bool = False) -> Inventory:
                 sa.text(f"SELECT version_num FROM {_quote(connection, VERSION_TABLE)}")
             )
             result.current = sorted(str(row[0]) for row in rows)
-    if all_objects:
-        result.views = sorted(inspector.get_view_names())
+    # A view standing where a course table should be goes too (DROP TABLE would fail on it).
+    result.views = sorted(
+        name for name in inspector.get_view_names() if all_objects or name in owned_names
+    )
     if connection.dialect.name == "postgresql":
         course_tables = [t.name for t in result.removed]
         sequences = inspector.get_sequence_names()
@@ -445,25 +449,19 @@ def reset_database(
     files: FilePlan | None = None,
 ) -> ResetOutcome:
     """Reset the database in one transaction, then bring the workspace's scripts in line."""
-    from migtutor.database import create_engine
-
-    engine = create_engine(database.url)
-    try:
-        with engine.connect() as connection:
-            try:
-                with connection.begin():
-                    found, applied, seeded = rebuild(
-                        connection, target, seed=seed, all_objects=all_objects, url=database.url
-                    )
-            except KeyboardInterrupt:
-                raise MigtutorError(
-                    "Interrupted. The reset was rolled back: the database is exactly as it was "
-                    "before, and no revision file was touched.",
-                    exit_code=130,
-                ) from None
-            current = read_current(connection)
-    finally:
-        engine.dispose()
+    with owner_engine(database) as engine, engine.connect() as connection:
+        try:
+            with connection.begin():
+                found, applied, seeded = rebuild(
+                    connection, target, seed=seed, all_objects=all_objects, url=database.url
+                )
+        except KeyboardInterrupt:
+            raise MigtutorError(
+                "Interrupted. The reset was rolled back: the database is exactly as it was "
+                "before, and no revision file was touched.",
+                exit_code=130,
+            ) from None
+        current = read_current(connection)
     if files is not None:
         apply_files(files)
     return ResetOutcome(target, found, applied, current, seeded, files)
@@ -480,16 +478,51 @@ def read_current(connection: Connection) -> list[str]:
 
 def preview(database: DatabaseSettings, all_objects: bool = False) -> Inventory:
     """What reset would remove, read without changing anything."""
+    with owner_engine(database) as engine, engine.connect() as connection:
+        found = inventory(connection, all_objects)
+        connection.rollback()
+    return found
+
+
+@contextlib.contextmanager
+def owner_engine(database: DatabaseSettings) -> Iterator[Engine]:
+    """An engine for the reset, never with more rights than the database's owner has.
+
+    Given a superuser's (or a CREATEROLE role's) URL for a database an ordinary role owns, the
+    reset runs in a session of a throwaway member of that owner (see pg_sessions.py): whatever
+    the owner planted in it cannot reach the administrator's rights.
+    """
     from migtutor.database import create_engine
 
+    if database.backend != "postgresql":
+        engine = create_engine(database.url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    from sqlalchemy.engine import make_url
+
+    from migtutor import pg_sessions
+
+    probe_engine = pg_sessions.admin_engine(database.url)
+    try:
+        with probe_engine.connect() as probe:
+            me = pg_sessions.privileges(probe)
+            owner, owner_is_superuser = pg_sessions.database_owner(probe)
+            if me.privileged and owner != me.user and not owner_is_superuser:
+                url = make_url(database.url)
+                with pg_sessions.OwnerLogins(probe, url) as logins:
+                    with logins.login(url.database or "", owner) as engine:
+                        yield engine
+                return
+    finally:
+        probe_engine.dispose()
     engine = create_engine(database.url)
     try:
-        with engine.connect() as connection:
-            found = inventory(connection, all_objects)
-            connection.rollback()
+        yield engine
     finally:
         engine.dispose()
-    return found
 
 
 # -- sample data --------------------------------------------------------------------------------
