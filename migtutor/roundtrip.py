@@ -4,8 +4,10 @@
   first (`static_checks`), then runs it up, down and up on a throwaway database, comparing
   snapshots (`migtutor.schema.snapshot`) before and after each step; returns the problems and
   the schema with the revision applied (None when it could not be applied).
-- `scratch_database(url)`: a temporary empty SQLite file or PostgreSQL database beside the
-  learner's, removed afterwards. The learner's own database is never touched.
+- `scratch_database(url)`: a temporary empty SQLite file beside the learner's, or on
+  PostgreSQL a temporary schema inside the learner's own database (reached through a URL whose
+  `search_path` is that schema), removed afterwards. The learner's tables are never touched,
+  and no privilege beyond owning one's database is needed: a class student has exactly that.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from migtutor.schema_checks import describe_changes, same_schema
 from migtutor.static_checks import revision_label, static_problems
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from migtutor.migrate import Migrator, Revision
 
 
@@ -108,12 +112,12 @@ def _cause(exc: BaseException) -> str:
     return first.rstrip(".") + "."
 
 
+SCRATCH_PREFIX = "migtutor_scratch_"
+
+
 @contextlib.contextmanager
 def scratch_database(url: str) -> Iterator[str]:
-    """A throwaway empty database beside the learner's: a temp SQLite file or a temp PG database.
-
-    The learner's own database is never touched; the scratch one is removed afterwards.
-    """
+    """A throwaway empty place beside the learner's database; the URL that reaches it."""
     if url.startswith("sqlite"):
         directory = tempfile.mkdtemp(prefix="migtutor-scratch-")
         try:
@@ -125,33 +129,68 @@ def scratch_database(url: str) -> Iterator[str]:
         raise MigtutorError(
             "The roundtrip check runs on SQLite and PostgreSQL only; this database is neither."
         )
+    with scratch_schema(url) as schema_url:
+        yield schema_url
+
+
+@contextlib.contextmanager
+def scratch_schema(url: str) -> Iterator[str]:
+    """A temporary schema in the learner's PostgreSQL database, and a URL whose sessions use it.
+
+    The session that creates the schema holds an advisory lock named after it until the schema
+    is dropped, so a run killed before its clean-up leaves a schema the next run recognises as
+    abandoned (its lock is free) and drops.
+    """
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
     from migtutor.database import create_engine
+    from migtutor.pg_sessions import startup_options
 
-    name = f"migtutor_scratch_{uuid.uuid4().hex[:12]}"
+    name = f"{SCRATCH_PREFIX}{uuid.uuid4().hex[:12]}"
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
-        connection = engine.connect()  # an unreachable server is reported as such by the CLI
+        keeper = engine.connect()  # an unreachable server is reported as such by the CLI
     except Exception:
         engine.dispose()
         raise
     try:
-        with connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        engine.dispose()
-        raise MigtutorError(
-            "The roundtrip check tries your revision on a temporary database, but creating one "
-            f"on this server failed: {_cause(exc)} Give your user the CREATEDB privilege "
-            "(ALTER USER name CREATEDB) and run `migtutor lesson check` again."
-        ) from exc
-    try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+        _drop_abandoned(keeper)
+        keeper.execute(text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": name})
+        try:
+            keeper.execute(text(f'CREATE SCHEMA "{name}"'))
+        except Exception as exc:
+            raise MigtutorError(
+                "The roundtrip check tries your revision in a temporary schema of your "
+                f"database, but creating one failed: {_cause(exc)} Your user needs the CREATE "
+                "privilege on its database (GRANT CREATE ON DATABASE name TO user), which the "
+                "database's owner has."
+            ) from None
+        parsed = make_url(url)
+        options = startup_options(parsed, {"search_path": name})
+        yield parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
     finally:
         try:
-            with engine.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            with contextlib.suppress(Exception):
+                keeper.close()
+            with engine.connect() as cleaner:
+                cleaner.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
         finally:
             engine.dispose()
+
+
+def _drop_abandoned(connection: Connection) -> None:
+    """Drop scratch schemas whose run is gone (nobody holds their advisory lock)."""
+    from sqlalchemy import text
+
+    names = connection.execute(
+        text("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, :prefix)"),
+        {"prefix": SCRATCH_PREFIX},
+    ).scalars()
+    for name in list(names):
+        free = connection.execute(
+            text("SELECT pg_try_advisory_lock(hashtext(:name))"), {"name": name}
+        ).scalar()
+        if free:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+            connection.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": name})

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 import textwrap
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 CREATE_POSTS = """
@@ -103,8 +106,38 @@ def _indent(code: str) -> str:
     return textwrap.indent(textwrap.dedent(code).strip("\n"), "    ")
 
 
-def test_learner_follows_the_course(cli, workspace, database_url):
-    me = Learner(cli, workspace, database_url)
+@pytest.fixture(params=["sqlite", "postgresql", "class student"])
+def learner_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The learner's database: a SQLite file, a PostgreSQL database of a superuser, or the
+    database of a class student, whose role may create neither databases nor roles."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+    elif request.param == "postgresql":
+        yield request.getfixturevalue("postgres_url")
+    else:
+        yield from _class_student(request.getfixturevalue("postgres_server"), tmp_path)
+
+
+def _class_student(server: str, tmp_path: Path) -> Iterator[str]:
+    from conftest import invoke
+
+    prefix = f"mtj{uuid.uuid4().hex[:8]}"
+    roster = tmp_path / "roster.txt"
+    roster.write_text("ada\n")
+    credentials = tmp_path / "credentials.txt"
+    created = invoke("-d", server, "class", "create", str(roster), "--prefix", prefix,
+                     "--credentials", str(credentials))  # fmt: skip
+    assert created.exit_code == 0, created.output
+    line = credentials.read_text().splitlines()[-1]
+    try:
+        yield line.split()[1]
+    finally:
+        dropped = invoke("-d", server, "class", "drop", str(roster), "--prefix", prefix, "--yes")
+        assert dropped.exit_code == 0, dropped.output
+
+
+def test_learner_follows_the_course(cli, workspace, learner_url):
+    me = Learner(cli, workspace, learner_url)
 
     # -- lesson 1: the posts table --------------------------------------------------------------
     shown = me.run("lesson", "show")
