@@ -9,6 +9,7 @@ from the workspace's `.env`. This module imports no database library.
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import re
 from collections.abc import Mapping
@@ -39,7 +40,6 @@ _URL = re.compile(
     re.X,
 )
 _QUERY_PASSWORD = re.compile(r"([?&]password=)([^&]*)")
-_ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 
 
 @dataclass(frozen=True)
@@ -61,31 +61,28 @@ class DatabaseSettings:
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """Parse a `.env` file: KEY=VALUE lines, `#` comments, optional quotes and `export`."""
+    """The KEY=VALUE pairs of a `.env` file, read by python-dotenv (quotes, `export`, comments).
+
+    Values are taken literally (no `${VAR}` expansion): a password may hold a `$`. A line
+    python-dotenv cannot read is an error naming the line, never silently skipped.
+    """
     if not path.is_file():
         return {}
-    values: dict[str, str] = {}
+    from dotenv.parser import parse_stream
+
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise MigtutorError(f"Cannot read {path}: {exc}. Fix or remove the file.") from exc
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        match = _ENV_LINE.match(line)
-        if not match:
+    values: dict[str, str] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
             raise MigtutorError(
-                f"{path}, line {number}: expected KEY=VALUE, found {raw.strip()[:40]!r}. "
-                "Fix the line or comment it out with '#'."
+                f"{path}, line {binding.original.line}: expected KEY=VALUE. Fix the line or "
+                "comment it out with '#'."
             )
-        key, value = match.groups()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key] = value
+        if binding.key is not None and binding.value is not None:
+            values[binding.key] = binding.value
     return values
 
 

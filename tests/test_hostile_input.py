@@ -85,7 +85,7 @@ def test_malformed_url_or_unknown_driver(cli, workspace: Path, url, fragment, co
     [
         (b"DATABASE_URL=sqlite:///x.db\nthis line is broken\n", ".env, line 2: expected KEY=VALUE"),
         (b"= no key\n", ".env, line 1"),
-        (b'DATABASE_URL="unterminated\n', "is not a database URL"),
+        (b'DATABASE_URL="unterminated\n', ".env, line 1: expected KEY=VALUE"),
         (b"\xff\xfeDATABASE_URL=x\n", "Cannot read"),
         (b"DATABASE_HOSTNAME=localhost\nDATABASE_PORT=five\nDATABASE_NAME=x\n", "must be a number"),
         (b"DATABASE_USERNAME=me\nDATABASE_PASSWORD=pw\n", "DATABASE_HOSTNAME, DATABASE_NAME"),

@@ -54,6 +54,22 @@ def test_dotenv_supplies_values_and_the_environment_wins(tmp_path: Path) -> None
     assert overridden.source == "DATABASE_URL (environment)"
 
 
+def test_dotenv_values_lose_their_quotes_and_trailing_comments(tmp_path: Path) -> None:
+    from migtutor.settings import read_dotenv
+
+    (tmp_path / ".env").write_text(
+        'DATABASE_PASSWORD="s3cret pw" # my password\n'
+        "DATABASE_USERNAME='post$gres${X}'\n"
+        "export DATABASE_NAME=fastapi # the course's\n"
+        "DATABASE_PORT\n"
+    )
+    assert read_dotenv(tmp_path / ".env") == {
+        "DATABASE_PASSWORD": "s3cret pw",
+        "DATABASE_USERNAME": "post$gres${X}",
+        "DATABASE_NAME": "fastapi",
+    }
+
+
 @pytest.mark.parametrize("password", ["p%ss", "p@ss", "p:ss", "p/ss", "%40:@/%%"])
 def test_passwords_with_url_characters_are_quoted_and_round_trip(password: str) -> None:
     from sqlalchemy.engine import make_url
