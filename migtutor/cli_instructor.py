@@ -112,6 +112,34 @@ def reset(
     show_reset_outcome(outcome)
 
 
+def sync(ctx: typer.Context) -> None:
+    """Bring the workspace in step with the database after a class reset. Never changes the
+    database.
+
+    When the database is at a course revision your files do not define, your own files move
+    to .migtutor/backup/ (never deleted), the course's revisions the database has are copied
+    into migrations/versions/, and the lesson progress points at the lesson that starts there.
+    """
+    from migtutor.sync import apply_sync, plan_sync
+
+    st = _state(ctx)
+    outcome = apply_sync(st.workspace, plan_sync(st.workspace, st.database))
+    if st.json:
+        render.emit_json(outcome.to_json())
+        return
+    if outcome.target is None:
+        where = ", ".join(outcome.current) or "base (no revision applied)"
+        render.line(f"In step: the database is at {where}, which your files define.")
+        return
+    render.markup(
+        f"[green]Workspace in step with the database[/] at {render_escape(outcome.target.label)}."
+    )
+    if outcome.files is not None:
+        show_file_plan(outcome.files, planned=False)
+    if outcome.progress_lesson is not None:
+        render.line(f"Lesson progress: lesson {outcome.progress_lesson} (`migtutor lesson show`).")
+
+
 def _refusal(found: Inventory) -> str:
     removed = found.removed
     if not removed:
@@ -338,6 +366,7 @@ def class_reset(
         f"[green]Reset {len(result.databases)} database(s)[/] to "
         f"{render_escape(target.label)} in {result.seconds:.2f} s."
     )
+    render.note("Students: run `migtutor sync` in your workspace to match your files to it.")
     if result.missing:
         render.warning(
             f"The database of {', '.join(result.missing)} is gone (a student may drop what "
@@ -557,5 +586,6 @@ def _show_schema(snapshot: Any) -> None:
 
 def register(app: typer.Typer) -> None:
     app.command("reset")(reset)
+    app.command("sync")(sync)
     app.add_typer(class_app, name="class")
     app.command("demo")(demo)

@@ -9,6 +9,7 @@ problem, the ``fix``: the command (or edit) that repairs it. The codes:
 - ``env_py_failed``, ``no_target_metadata``, ``models_not_imported``: what autogenerate sees;
 - ``database_unreachable``;
 - ``unversioned_tables``: tables but no revision recorded (made by ``create_all``);
+- ``workspace_behind_reset``: the database is at a course revision the workspace lacks;
 - ``unknown_revision``: alembic_version names a revision no script defines;
 - ``multiple_heads``; ``behind_head``; ``no_revisions`` (info);
 - ``drift``: the models and the database differ (what ``check`` reports);
@@ -206,6 +207,7 @@ def _check_revisions(
     migrator: Migrator, current: list[str] | None, findings: list[Finding]
 ) -> list[str] | None:
     from migtutor.schema import VERSION_TABLE, snapshot
+    from migtutor.sync import lacks_reference
 
     known = {rev.revision for rev in migrator.revisions()}
     heads = migrator.head_ids()
@@ -234,6 +236,19 @@ def _check_revisions(
     schema = snapshot(migrator.connection, row_counts=False)
     tables = [name for name in schema.table_names if name != VERSION_TABLE]
     unknown = [rev for rev in current if rev not in known]
+    if unknown and lacks_reference(migrator.workspace, current):
+        findings.append(
+            _problem(
+                "workspace_behind_reset",
+                f"The database is at {unknown[0]}, a revision of the course that your files do "
+                "not define: it was reset (by `class reset`, or `reset` elsewhere) while your "
+                "workspace kept its own chain.",
+                "migtutor sync   (copies the course's revisions in, moves your own files to "
+                ".migtutor/backup/, and points the lesson progress at the right lesson; the "
+                "database is not touched)",
+            )
+        )
+        return None
     if unknown:
         findings.append(
             _problem(

@@ -99,6 +99,13 @@ def _explain_command_error(text: str) -> MigtutorError:
     if "Multiple revisions start with" in text:
         return MigtutorError(f"{_first_line(text)} Type more characters of the revision id.")
     if "Can't locate revision" in text or "No such revision" in text:
+        if _names_reference_revision(text):
+            return MigtutorError(
+                f"{_first_line(text)}: the database is at a revision of the course that your "
+                "files do not define, because it was reset (by `class reset`, or `reset` "
+                "elsewhere). Run `migtutor sync` to bring your workspace in step with it (your "
+                "own files move to .migtutor/backup/; the database is not touched)."
+            )
         return MigtutorError(
             f"{_first_line(text)}. Check the id with `migtutor history`; a unique prefix of an id "
             "is enough. If the database names a revision no script knows, `migtutor stamp` can "
@@ -180,3 +187,9 @@ def _explain_connection_error(orig: BaseException, database: str) -> MigtutorErr
         f"Cannot connect to {database}: {text}. Is the server running and the host and port "
         "right? `migtutor config` shows the URL in use."
     )
+
+
+def _names_reference_revision(text: str) -> bool:
+    from migtutor.reset import REFERENCE_IDS
+
+    return any(f"'{rev}'" in text for rev in REFERENCE_IDS)

@@ -139,6 +139,7 @@ def test_a_class_of_three_advances_shows_in_status_and_resets(
                 "--yes")  # fmt: skip
     assert reset.exit_code == 0, reset.output
     assert "Reset 3 database(s)" in reset.stdout
+    assert "migtutor sync" in reset.stderr  # what the students run next
 
     for student, url in urls.items():
         # Every database, checked as its own student: the reference state of lesson 3, and
@@ -162,6 +163,27 @@ def test_a_class_of_three_advances_shows_in_status_and_resets(
     assert {(r["state"], r["lesson"], tuple(r["current"])) for r in rows.values()} == {
         ("reference", 3, ("l2_content",))
     }
+
+    # Alice's workspace still holds her own chain; one command brings it in step.
+    stuck = cli("-w", str(workspace), "-d", alice, "upgrade", "head")
+    assert stuck.exit_code == 1 and "migtutor sync" in stuck.stderr
+    doctor = cli("-w", str(workspace), "-d", alice, "--json", "doctor")
+    assert "workspace_behind_reset" in [f["code"] for f in doctor.json()["findings"]]
+    synced = cli("-w", str(workspace), "-d", alice, "--json", "sync")
+    assert synced.exit_code == 0, synced.output
+    files = synced.json()["files"]
+    assert sorted(files["copied"]) == [
+        "l1_posts_create_posts_table.py",
+        "l2_content_add_content_column_to_posts_table.py",
+    ]
+    assert len(files["moved"]) == 2 and synced.json()["progress_lesson"] == 3
+    backup = Path(files["backup"])
+    assert sorted(p.name for p in backup.glob("*.py")) == sorted(files["moved"])
+    assert cli("-w", str(workspace), "-d", alice, "upgrade", "head").exit_code == 0
+    again = cli("-w", str(workspace), "-d", alice, "sync")
+    assert again.exit_code == 0 and "In step" in again.stdout
+    shown = cli("-w", str(workspace), "--json", "lesson", "list").json()
+    assert [item["status"] for item in shown][:3] == ["done", "done", "current"]
 
     dropped = cli("-d", postgres_server, "class", "drop", str(roster), "--prefix", prefix, "--yes")
     assert dropped.exit_code == 0, dropped.output
