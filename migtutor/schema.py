@@ -180,7 +180,8 @@ def count_values(connection: Any, table: str, columns: list[str]) -> tuple[int, 
 
     counts = ", ".join(["count(*)", *(f"count({_quote(connection, c)})" for c in columns)])
     row = connection.execute(text(f"SELECT {counts} FROM {_quote(connection, table)}")).one()
-    return int(row[0]), {column: int(value) for column, value in zip(columns, row[1:])}
+    values = zip(columns, row[1:], strict=True)
+    return int(row[0]), {column: int(value) for column, value in values}
 
 
 def _type_name(column_type: Any, dialect: Any) -> str:
