@@ -46,8 +46,8 @@ POSTGRES_ADVICE = (
     "`SELECT pg_terminate_backend(PID)` ends it from another session."
 )
 SQLITE_ADVICE = (
-    "SQLite lets one program write at a time: finish or close the other one (COMMIT or "
-    "ROLLBACK in a sqlite3 shell, close a database browser)."
+    "End the other program's transaction (COMMIT or ROLLBACK in a sqlite3 shell) or close it "
+    "(a database browser, your app)."
 )
 
 
@@ -217,6 +217,8 @@ class _Watch:
                 waited = time.monotonic() - start
                 wait = sqlite_wait(self.timeout, statement == "COMMIT", self.advice)
                 if waited >= self.timeout:
+                    if dbapi_connection.in_transaction:  # a COMMIT that cannot happen
+                        dbapi_connection.execute("ROLLBACK")
                     raise LockTimeout(wait)
                 if not noted and waited >= NOTE_AFTER:
                     noted = True

@@ -179,3 +179,30 @@ def test_reset_disconnect_with_no_other_session_just_resets(
     assert result.exit_code == 0, result.output
     assert "Ended" not in result.output
     assert cli(*base, "--json", "current").json()["current"] == ["l1_posts"]
+
+
+def test_sqlite_commit_waiting_for_a_reader_is_bounded_too(
+    cli, course_workspace: Path, monkeypatch
+) -> None:
+    """In SQLite's default journal mode an open read transaction keeps a writer from committing."""
+    path = course_workspace / "read.db"
+    base = ("-w", str(course_workspace), "-d", f"sqlite:///{path}")
+    assert cli(*base, "upgrade", "l3_users").exit_code == 0
+    monkeypatch.setenv("MIGTUTOR_LOCK_TIMEOUT", "2")
+    reader = sqlite3.connect(path, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM posts").fetchall()
+        result = cli(*base, "upgrade", "head")
+        assert result.exit_code == 1
+        assert "Another migtutor or program has this database open in a transaction" in (
+            result.stderr
+        )
+        assert "waited 2 s for it and stopped: nothing was changed" in result.stderr
+        assert "Traceback" not in result.output
+        reader.execute("COMMIT")
+    finally:
+        reader.close()
+    assert cli(*base, "--json", "current").json()["current"] == ["l3_users"]
+    assert "owner_id" not in columns(f"sqlite:///{path}", "posts")
+    assert cli(*base, "upgrade", "head").exit_code == 0
