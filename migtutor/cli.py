@@ -17,6 +17,7 @@ from migtutor.errors import MigtutorError, translate
 from migtutor.typer_params import LeanTyper
 
 if TYPE_CHECKING:
+    from migtutor.locks import LockWait
     from migtutor.migrate import Migrator
     from migtutor.settings import DatabaseSettings
 
@@ -42,7 +43,13 @@ class State:
     def migrator(self) -> Migrator:
         from migtutor.migrate import Migrator
 
-        return Migrator(self.workspace, self.database)
+        return Migrator(self.workspace, self.database, on_lock_wait=self.lock_wait_note)
+
+    def lock_wait_note(self, wait: LockWait) -> None:
+        """Say on stderr what a command waits for and who holds it (migtutor.locks)."""
+        from migtutor.settings import redact
+
+        render.note(redact(wait.note(), self.database.url))
 
     def describe_database(self) -> str:
         try:

@@ -17,6 +17,7 @@ from migtutor.errors import MigtutorError
 
 if TYPE_CHECKING:
     from migtutor.cli import State
+    from migtutor.locks import Blocker
     from migtutor.reset import FilePlan, Inventory, ResetOutcome, Target
 
 
@@ -81,6 +82,14 @@ def reset(
             "--keep-scripts", help="Leave the workspace's migrations/versions/ files alone."
         ),
     ] = False,
+    disconnect: Annotated[
+        bool,
+        typer.Option(
+            "--disconnect",
+            help="PostgreSQL: first end your other sessions on this database (psql, your app), "
+            "whose open transactions would make the reset wait.",
+        ),
+    ] = False,
 ) -> None:
     """Put the database at the start of any lesson, whatever state it is in.
 
@@ -95,15 +104,24 @@ def reset(
     target = resetting.parse_target(to)
     database = st.database
     resetting.require_local(database.url, allow_remote, database.masked_url)
-    found = resetting.preview(database, all_objects)
+    ended = resetting.disconnect_others(database) if disconnect else []
+    if ended and not st.json:
+        _show_disconnected(ended)
+    found = resetting.preview(database, all_objects, on_wait=st.lock_wait_note)
     files = None if keep_scripts else resetting.plan_files(st.workspace, target)
     if not yes:
         if not st.json:
             show_reset_plan(st.describe_database(), target, found, files)
         confirm_or_refuse("Reset the database?", yes, _refusal(found))
     outcome = resetting.reset_database(
-        database, target, seed=seed, all_objects=all_objects, files=files
+        database,
+        target,
+        seed=seed,
+        all_objects=all_objects,
+        files=files,
+        on_wait=st.lock_wait_note,
     )
+    outcome.disconnected = ended
     if not keep_scripts:
         outcome.progress_lesson = resetting.set_progress(st.workspace, target)
     if st.json:
@@ -138,6 +156,13 @@ def sync(ctx: typer.Context) -> None:
         show_file_plan(outcome.files, planned=False)
     if outcome.progress_lesson is not None:
         render.line(f"Lesson progress: lesson {outcome.progress_lesson} (`migtutor lesson show`).")
+
+
+def _show_disconnected(ended: list[Blocker]) -> None:
+    sessions = "session" if len(ended) == 1 else "sessions"
+    render.line(f"Ended {len(ended)} other {sessions} on this database:")
+    for session in ended:
+        render.line(f"  {session.describe()}")
 
 
 def _refusal(found: Inventory) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
+from migtutor import locks
 from migtutor.errors import MigtutorError
 
 
@@ -24,7 +25,13 @@ def create_engine(url: str, **options) -> Engine:
     pysqlite normally commits before every DDL statement, so a migration that fails halfway
     would leave its first statements applied. Taking over BEGIN ourselves (the recipe in
     SQLAlchemy's SQLite dialect documentation) makes `CREATE`/`ALTER`/`DROP` transactional.
+
+    Every wait for a lock is bounded by MIGTUTOR_LOCK_TIMEOUT (see `migtutor.locks`): it is
+    SQLite's busy timeout and PostgreSQL's `lock_timeout`.
     """
+    timeout = locks.lock_timeout()
+    if url.startswith("sqlite"):
+        options["connect_args"] = {"timeout": timeout, **options.get("connect_args", {})}
     try:
         engine = _sa_create_engine(url, poolclass=NullPool, **options)
     except ValueError as exc:  # e.g. a port that is not a number
@@ -58,18 +65,35 @@ def create_engine(url: str, **options) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _explicit_begin(connection) -> None:
-            connection.exec_driver_sql("BEGIN")
+            watch = connection.info.get(locks.WATCH_KEY)
+            if watch is None or not watch.write:
+                connection.exec_driver_sql("BEGIN")
+            else:  # a writer: take SQLite's one write lock now, saying so if we must wait
+                watch.sqlite_execute(connection.connection.driver_connection, "BEGIN IMMEDIATE")
+
+        @event.listens_for(engine, "commit")
+        def _commit(connection) -> None:
+            # COMMIT waits while other connections read (rollback journal): retry it here,
+            # saying so; the driver's own commit then finds nothing left to do.
+            watch = connection.info.get(locks.WATCH_KEY)
+            driver = connection.connection.driver_connection
+            if watch is not None and watch.write and driver.in_transaction:
+                watch.sqlite_execute(driver, "COMMIT")
 
     elif engine.dialect.driver == "psycopg2":
         _install_interruptible_wait()
 
+        lock_ms = max(1, round(timeout * 1000))  # 0 would mean "wait forever"
+
         @event.listens_for(engine, "connect")
-        def _notice_a_killed_client(dbapi_connection, _record) -> None:
-            # If migtutor is killed (SIGKILL) during a long statement, the server would run it
-            # to the end, holding its locks and migtutor's advisory lock, so the next command
-            # would wait. PostgreSQL 14+ can check for a vanished client every second instead.
+        def _session_settings(dbapi_connection, _record) -> None:
             cursor = dbapi_connection.cursor()
             try:
+                cursor.execute(f"SET lock_timeout = {lock_ms}")
+                dbapi_connection.commit()
+                # If migtutor is killed (SIGKILL) during a long statement, the server would run
+                # it to the end, holding its locks and migtutor's advisory lock, so the next
+                # command would wait. PostgreSQL 14+ can check for a vanished client instead.
                 cursor.execute("SET client_connection_check_interval = 1000")
                 dbapi_connection.commit()
             except Exception:  # an older server: it has no such check
@@ -78,10 +102,11 @@ def create_engine(url: str, **options) -> Engine:
                 cursor.close()
 
         @event.listens_for(engine, "handle_error")
-        def _cancelled_by_ctrl_c(context) -> BaseException | None:
+        def _cancelled(context) -> BaseException | None:
             # The statement Ctrl-C cancelled fails with QueryCanceled: make it the
-            # KeyboardInterrupt it was, so no `except Exception` swallows it.
-            return KeyboardInterrupt() if _take_interrupt() else None
+            # KeyboardInterrupt it was, so no `except Exception` swallows it. One that waited
+            # lock_timeout for a lock becomes a LockTimeout naming who holds it.
+            return KeyboardInterrupt() if _take_interrupt() else locks.timed_out(context)
 
     return engine
 

@@ -178,6 +178,14 @@ def _explain_connection_error(orig: BaseException, database: str) -> MigtutorErr
             "migration can be recorded and nothing was changed. Make them writable, or choose "
             "another database with -d."
         )
+    if "database is locked" in lowered:  # SQLite's busy timeout ran out
+        from migtutor.locks import DEFAULT_LOCK_TIMEOUT, LockTimeout, lock_timeout, sqlite_wait
+
+        try:
+            timeout = lock_timeout()
+        except MigtutorError:
+            timeout = DEFAULT_LOCK_TIMEOUT
+        return LockTimeout(sqlite_wait(timeout))
     if "unable to open database file" in lowered:
         return MigtutorError(
             f"Cannot open the SQLite file for {database}: its directory is missing or not "

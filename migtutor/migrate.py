@@ -3,7 +3,8 @@
 Every function here works from Alembic's objects (`ScriptDirectory`, `MigrationContext`,
 `alembic.command` with a programmatic Config) and never parses Alembic's printed text.
 A `Migrator` opens at most one database connection, lazily, and shares it with env.py through
-`config.attributes["connection"]`.
+`config.attributes["connection"]`. While it migrates (`locked()`), waits for locks other
+sessions hold are reported through `on_lock_wait` and bounded (see `migtutor.locks`).
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from migtutor.alembic_config import build_config, find_ini
 from migtutor.errors import Interrupted, MigtutorError
+from migtutor.locks import LockTimeout, lock_timeout
 from migtutor.settings import DatabaseSettings
 
 if TYPE_CHECKING:
     from alembic.config import Config
     from alembic.script import Script, ScriptDirectory
     from sqlalchemy.engine import Connection, Engine
+
+    from migtutor.locks import LockWait
 
 REV_ID_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 
@@ -81,10 +85,17 @@ class MigrationFailed(MigtutorError):
 class Migrator:
     """Alembic operations on one workspace's scripts against one database."""
 
-    def __init__(self, workspace: Path, database: DatabaseSettings, ini: Path | None = None):
+    def __init__(
+        self,
+        workspace: Path,
+        database: DatabaseSettings,
+        ini: Path | None = None,
+        on_lock_wait: Callable[[LockWait], None] | None = None,
+    ):
         self.workspace = workspace
         self.database = database
         self.ini = ini or find_ini(workspace)
+        self.on_lock_wait = on_lock_wait
         self._engine: Engine | None = None
         self._connection: Connection | None = None
         self._script: ScriptDirectory | None = None
@@ -148,9 +159,12 @@ class Migrator:
         """The revisions recorded in the database's alembic_version table."""
         from alembic.runtime.migration import MigrationContext
 
+        from migtutor.locks import reading
+
         connection = self.connection
-        heads = MigrationContext.configure(connection).get_current_heads()
-        connection.rollback()  # end the autobegun read so Alembic can run its own transactions
+        with reading(connection):
+            heads = MigrationContext.configure(connection).get_current_heads()
+            connection.rollback()  # end the autobegun read so Alembic can run its own ones
         return sorted(heads)
 
     def head_ids(self) -> list[str]:
@@ -314,17 +328,21 @@ class Migrator:
                 "writable, or choose another database with -d."
             )
 
-    def locked(
-        self, on_wait: Callable[[], None] | None = None
-    ) -> contextlib.AbstractContextManager:
-        """Hold migtutor's PostgreSQL advisory lock (a no-op on SQLite); re-entrant.
+    @contextlib.contextmanager
+    def locked(self, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+        """Hold migtutor's PostgreSQL advisory lock; re-entrant.
 
         Two processes migrating one database take turns: the second waits (calling `on_wait`
         once) and, when it gets the lock, reads the current revision afresh, so it never
         applies a revision twice. After MIGTUTOR_LOCK_TIMEOUT seconds (default 60) it gives up
-        with a clear error, having changed nothing.
+        with a clear error, having changed nothing. Meanwhile waits for table locks (and, on
+        SQLite, for the write lock, taken at the start of every transaction) are reported
+        through `on_lock_wait` and bounded by the same timeout.
         """
-        return _advisory_lock(self, on_wait)
+        from migtutor.locks import watch
+
+        with watch(self.connection, self.on_lock_wait), _advisory_lock(self, on_wait):
+            yield
 
     def _move(self, verb: str, target: str, **options: Any) -> Outcome:
         with self.locked():
@@ -357,6 +375,17 @@ class Migrator:
             self.connection.commit()
         except KeyboardInterrupt as exc:
             raise self._interrupted(verb, exc) from None
+        except LockTimeout as exc:
+            self.connection.rollback()
+            current = self.current_heads()
+            if current == before:
+                raise
+            where = ", ".join(current) or "base (no revision applied)"
+            raise LockTimeout(
+                exc.wait,
+                "the revision that waited was rolled back, but the ones before it were applied: "
+                f"the database is now at {where}",
+            ) from None
         except MigtutorError:
             raise
         except Exception as exc:
@@ -461,17 +490,6 @@ class Migrator:
 
 
 LOCK_KEY = 0x6D6967747574  # "migtut": one advisory lock per database for every migtutor
-DEFAULT_LOCK_TIMEOUT = 60.0
-
-
-def lock_timeout() -> float:
-    value = os.environ.get("MIGTUTOR_LOCK_TIMEOUT", "")
-    try:
-        return float(value) if value else DEFAULT_LOCK_TIMEOUT
-    except ValueError:
-        raise MigtutorError(
-            f"MIGTUTOR_LOCK_TIMEOUT must be a number of seconds, not {value!r}."
-        ) from None
 
 
 @contextlib.contextmanager

@@ -163,7 +163,7 @@ class OwnerLogins:
             helper = quote(self.admin, helpers[database])
             statements.append(
                 f"CREATE ROLE {helper} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT "
-                f"CONNECTION LIMIT 2 PASSWORD '{self._scram()}' "
+                f"CONNECTION LIMIT 3 PASSWORD '{self._scram()}' "
                 f"VALID UNTIL '{self._expiry()}' IN ROLE {quote(self.admin, owner)}"
             )
             statements.append(f"COMMENT ON ROLE {helper} IS '{HELPER_COMMENT}'")

@@ -5,7 +5,10 @@ scripts). It removes what the course owns -- the course's tables (posts, users, 
 sequences and enum types, and `alembic_version` -- and then runs the course's *reference*
 revisions (`migrations/versions/` of the course, through the course's `alembic.ini`) up to the
 target. Dropping, migrating and seeding happen in one transaction: an error or Ctrl-C leaves the
-database exactly as it was.
+database exactly as it was. Waiting for a lock another session holds (on PostgreSQL, dropping a
+table waits for every open transaction that has read it) is reported through `on_wait` and
+bounded by MIGTUTOR_LOCK_TIMEOUT (see `migtutor.locks`); `disconnect` ends the user's other
+sessions on the database first.
 
 A learner workspace's own revision files cannot describe a database that reset moved to a
 reference revision, so, unless told to keep them, reset moves the learner's files out of
@@ -25,13 +28,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migtutor.errors import MigtutorError
+from migtutor.locks import POSTGRES_ADVICE
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from sqlalchemy.engine import Connection, Engine
 
+    from migtutor.locks import Blocker, LockWait
     from migtutor.settings import DatabaseSettings
+
+    OnWait = Callable[[LockWait], None] | None
 
 # The course's reference revisions, in lesson order: lesson N starts after REFERENCE_IDS[:N-1].
 REFERENCE_IDS: tuple[str, ...] = ("l1_posts", "l2_content", "l3_users", "l4_owner_fk", "l5_votes")
@@ -40,6 +47,10 @@ LESSON_COUNT = len(REFERENCE_IDS)
 COURSE_TABLES: tuple[str, ...] = ("votes", "posts", "users")
 VERSION_TABLE = "alembic_version"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+RESET_ADVICE = (
+    f"{POSTGRES_ADVICE} `migtutor reset --disconnect` ends your other sessions on this "
+    "database first."
+)
 # What each reference state holds: table -> columns. A test checks this against the scripts.
 _POSTS = ("id", "title")
 _STATES: dict[str | None, dict[str, tuple[str, ...]]] = {
@@ -340,9 +351,11 @@ class ResetOutcome:
     seeded: dict[str, int]
     files: FilePlan | None = None
     progress_lesson: int | None = None
+    disconnected: list[Blocker] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "disconnected": [session.to_json() for session in self.disconnected],
             "target": self.target.spec,
             "revision": self.target.revision,
             "lesson": self.target.lesson,
@@ -440,6 +453,10 @@ def _message(revision: str | None) -> str:
     return first[0].strip() if first else ""
 
 
+def _advice(connection: Connection) -> str | None:
+    return RESET_ADVICE if connection.dialect.name == "postgresql" else None
+
+
 def reset_database(
     database: DatabaseSettings,
     target: Target,
@@ -447,9 +464,16 @@ def reset_database(
     seed: bool = False,
     all_objects: bool = False,
     files: FilePlan | None = None,
+    on_wait: OnWait = None,
 ) -> ResetOutcome:
     """Reset the database in one transaction, then bring the workspace's scripts in line."""
-    with owner_engine(database) as engine, engine.connect() as connection:
+    from migtutor.locks import watch
+
+    with (
+        owner_engine(database) as engine,
+        engine.connect() as connection,
+        watch(connection, on_wait, _advice(connection)),
+    ):
         try:
             with connection.begin():
                 found, applied, seeded = rebuild(
@@ -470,15 +494,26 @@ def reset_database(
 def read_current(connection: Connection) -> list[str]:
     from alembic.runtime.migration import MigrationContext
 
-    heads = MigrationContext.configure(connection).get_current_heads()
-    if connection.in_transaction():
-        connection.rollback()
+    from migtutor.locks import reading
+
+    with reading(connection):
+        heads = MigrationContext.configure(connection).get_current_heads()
+        if connection.in_transaction():
+            connection.rollback()
     return sorted(heads)
 
 
-def preview(database: DatabaseSettings, all_objects: bool = False) -> Inventory:
+def preview(
+    database: DatabaseSettings, all_objects: bool = False, on_wait: OnWait = None
+) -> Inventory:
     """What reset would remove, read without changing anything."""
-    with owner_engine(database) as engine, engine.connect() as connection:
+    from migtutor.locks import watch
+
+    with (
+        owner_engine(database) as engine,
+        engine.connect() as connection,
+        watch(connection, on_wait, _advice(connection), write=False),
+    ):
         found = inventory(connection, all_objects)
         connection.rollback()
     return found
@@ -521,6 +556,22 @@ def owner_engine(database: DatabaseSettings) -> Iterator[Engine]:
     engine = create_engine(database.url)
     try:
         yield engine
+    finally:
+        engine.dispose()
+
+
+def disconnect_others(database: DatabaseSettings) -> list[Blocker]:
+    """End the user's other sessions on the database (PostgreSQL; SQLite has none to end)."""
+    from migtutor.database import create_engine
+    from migtutor.locks import end_other_sessions
+    from migtutor.pg_sessions import admin_engine
+
+    # Pinned settings: an administrator's URL may name a database its owner planted code in.
+    postgres = database.backend == "postgresql"
+    engine = admin_engine(database.url) if postgres else create_engine(database.url)
+    try:
+        with engine.connect() as connection:
+            return end_other_sessions(connection)
     finally:
         engine.dispose()
 

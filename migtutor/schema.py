@@ -13,8 +13,8 @@ Public API (SQLAlchemy is imported inside the functions, never at import time):
   date, or the type's own name), ``Column.generic_type`` (the type as SQLAlchemy prints it
   without a dialect), ``Column.timezone`` and ``Index.expression`` (an indexed expression, not
   only columns); these are left out of ``to_json()`` and of comparisons.
-- ``count_rows(connection, table)`` and ``count_values(connection, table, column)``: the rows of
-  a table, the non-null values of a column.
+- ``count_rows(connection, table)``: the rows of a table; ``count_values(connection, table,
+  columns)``: its rows and the non-null values of each of `columns`, in one query.
 - ``Schema.to_json()`` / ``Change.to_json()``: JSON-ready dictionaries.
 
 Constraints are compared by what they do (columns, referred table, ON DELETE), not by name:
@@ -174,12 +174,14 @@ def count_rows(connection: Any, table: str) -> int:
     )
 
 
-def count_values(connection: Any, table: str, column: str) -> int:
-    """The number of non-null values in `table.column`."""
+def count_values(connection: Any, table: str, columns: list[str]) -> tuple[int, dict[str, int]]:
+    """The rows of `table` and the non-null values of each of its `columns`, in one scan."""
     from sqlalchemy import text
 
-    sql = f"SELECT count({_quote(connection, column)}) FROM {_quote(connection, table)}"
-    return int(connection.execute(text(sql)).scalar())
+    counts = ", ".join(["count(*)", *(f"count({_quote(connection, c)})" for c in columns)])
+    row = connection.execute(text(f"SELECT {counts} FROM {_quote(connection, table)}")).one()
+    values = zip(columns, row[1:], strict=True)
+    return int(row[0]), {column: int(value) for column, value in values}
 
 
 def _type_name(column_type: Any, dialect: Any) -> str:

@@ -161,3 +161,125 @@ def test_on_a_terminal_it_asks_and_no_keeps_the_data(course_workspace: Path, cli
     assert "votes: 2 rows will be lost" in text
     assert "Cancelled: nothing was changed." in text
     assert query(url, "SELECT count(*) FROM votes")[0][0] == 2
+
+
+SQL_REVISION = '''"""change data
+
+Revision ID: l6_data
+Revises: l5_votes
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "l6_data"
+down_revision = "l5_votes"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    if {nullable_content!r}:
+        with op.batch_alter_table("posts") as batch_op:
+            batch_op.alter_column("content", existing_type=sa.String(), nullable=True)
+    for statement in {statements!r}:
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    pass
+'''
+
+REBUILT = [
+    "CREATE TABLE votes_new (user_id integer, post_id integer)",
+    "DROP TABLE votes",
+    "ALTER TABLE votes_new RENAME TO votes",
+]
+RENAMED_AWAY = [
+    "ALTER TABLE votes RENAME TO votes_old",
+    "CREATE TABLE votes (user_id integer, post_id integer)",
+    "DROP TABLE votes_old",
+]
+
+
+def write_sql_revision(workspace: Path, statements: list[str]) -> None:
+    """A revision running `statements`; one that sets posts.content to NULL first allows it."""
+    nullable = any("content = NULL" in statement for statement in statements)
+    path = workspace / "migrations" / "versions" / "l6_data.py"
+    path.write_text(SQL_REVISION.format(statements=statements, nullable_content=nullable))
+
+
+@pytest.mark.parametrize(
+    ("statements", "expected", "not_expected"),
+    [
+        (REBUILT, "votes: 2 rows will be lost", "dropped"),
+        (RENAMED_AWAY, "votes: 2 rows will be lost", "dropped"),
+        (["DELETE FROM posts WHERE id > 10"], "posts: 2 rows will be lost", "posts."),
+        (["DELETE FROM votes"], "votes: 2 rows will be lost", "votes."),
+        (
+            ["UPDATE posts SET content = NULL WHERE id <= 5"],
+            "posts.content: 5 non-null values will be lost",
+            "rows will be lost",
+        ),
+    ],
+    ids=["rebuilt", "renamed-away", "delete-some", "delete-all", "set-null"],
+)
+def test_data_lost_without_dropping_anything_is_guarded(
+    cli,
+    course_workspace: Path,
+    database_url: str,
+    statements: list[str],
+    expected: str,
+    not_expected: str,
+) -> None:
+    base = with_data(cli, course_workspace, database_url)
+    write_sql_revision(course_workspace, statements)
+    refused = cli(*base, "upgrade")
+    assert refused.exit_code == 1, refused.output
+    assert "This upgrade destroys data" in refused.stderr
+    assert expected in refused.stderr
+    assert not_expected not in refused.stderr.split("destroys data", 1)[1].split("Refusing")[0]
+    assert "Nothing was changed" in refused.stderr
+    assert cli(*base, "--json", "current").json()["current"] == ["l5_votes"]
+    assert query(database_url, "SELECT count(*), count(content) FROM posts")[0] == (12, 12)
+    assert query(database_url, "SELECT count(*) FROM votes")[0][0] == 2
+
+
+def test_truncate_is_guarded_on_postgresql(cli, course_workspace: Path, postgres_url: str) -> None:
+    base = with_data(cli, course_workspace, postgres_url)
+    write_sql_revision(course_workspace, ["TRUNCATE votes"])
+    refused = cli(*base, "upgrade")
+    assert refused.exit_code == 1
+    assert "votes: 2 rows will be lost" in refused.stderr
+    assert query(postgres_url, "SELECT count(*) FROM votes")[0][0] == 2
+
+
+def test_a_rebuilt_table_with_yes_reports_the_loss_in_json(
+    cli, course_workspace: Path, database_url: str
+) -> None:
+    base = with_data(cli, course_workspace, database_url)
+    write_sql_revision(course_workspace, REBUILT)
+    data = cli(*base, "--json", "upgrade", "--yes").json()
+    assert data["current"] == ["l6_data"]
+    assert [{k: loss[k] for k in ("table", "column", "count")} for loss in data["data_lost"]] == [
+        {"table": "votes", "column": None, "count": 2}
+    ]
+    assert query(database_url, "SELECT count(*) FROM votes")[0][0] == 0
+
+
+def test_data_added_or_changed_is_not_a_loss(
+    cli, course_workspace: Path, database_url: str
+) -> None:
+    base = with_data(cli, course_workspace, database_url)
+    write_sql_revision(
+        course_workspace,
+        [
+            "INSERT INTO votes (user_id, post_id) VALUES (1, 3)",
+            "UPDATE posts SET title = content",
+            "DELETE FROM votes WHERE post_id = 3",
+        ],
+    )
+    result = cli(*base, "upgrade")
+    assert result.exit_code == 0, result.output
+    assert "will be lost" not in result.output
+    assert query(database_url, "SELECT count(*) FROM posts WHERE title = content")[0][0] == 12
