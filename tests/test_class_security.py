@@ -148,7 +148,12 @@ def breaches(server: str, box: Path, student_role: str, database: str) -> list[s
             sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = :r"), {"r": student_role}
         ).scalar()
         helpers = connection.execute(
-            sa.text("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'migtutor_op_%'")
+            sa.text(
+                "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member "
+                "WHERE m.roleid = (SELECT oid FROM pg_roles WHERE rolname = :r) "
+                "AND r.rolname LIKE 'migtutor_op_%'"
+            ),
+            {"r": student_role},
         ).scalar()
     engine.dispose()
     if superuser:
