@@ -49,19 +49,9 @@ class State:
             database = self.database
         except MigtutorError:
             return "the database"
-        return _database_name(database.url)
+        from migtutor.urls import describe
 
-
-def _database_name(url: str) -> str:
-    """'the PostgreSQL server at HOST:PORT (database NAME)' without credentials."""
-    scheme, _, rest = url.partition("://")
-    if scheme.startswith("sqlite"):
-        return f"the SQLite database {rest[1:]}"  # sqlite:///PATH: PATH follows the third /
-    from migtutor.settings import mask_password  # an unquoted "/" may sit in the password
-
-    netloc, _, name = mask_password(url).partition("://")[2].partition("/")
-    host = netloc.rpartition("@")[2]
-    return f"the database server at {host} (database {name.split('?')[0]!r})"
+        return describe(database.url)
 
 
 def _where_after_interrupt(ctx: Any) -> str:
@@ -127,7 +117,7 @@ class MigtutorGroup(TyperGroup):
             else:
                 message, code = known.message, known.exit_code
             if state._database is not None:
-                from migtutor.settings import redact
+                from migtutor.urls import redact
 
                 message = redact(message, state._database.url)
             render.error(message)

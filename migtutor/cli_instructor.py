@@ -14,6 +14,7 @@ import typer
 
 from migtutor import render
 from migtutor.errors import MigtutorError
+from migtutor.urls import require_local
 
 if TYPE_CHECKING:
     from migtutor.cli import State
@@ -94,7 +95,7 @@ def reset(
     st = _state(ctx)
     target = resetting.parse_target(to)
     database = st.database
-    resetting.require_local(database.url, allow_remote, database.masked_url)
+    require_local(database.url, allow_remote, "Resetting removes tables")
     found = resetting.preview(database, all_objects)
     files = None if keep_scripts else resetting.plan_files(st.workspace, target)
     if not yes:
@@ -300,7 +301,7 @@ def class_reset(
     st = _state(ctx)
     target = resetting.parse_target(to)
     database = st.database
-    resetting.require_local(database.url, allow_remote, database.masked_url)
+    require_local(database.url, allow_remote, "Resetting a class re-creates its databases")
     names = classroom.list_class(database, prefix)
     if not yes:
         if not st.json and names:
@@ -380,13 +381,12 @@ def class_drop(
 ) -> None:
     """Drop the roster's databases and roles."""
     from migtutor import classroom
-    from migtutor import reset as resetting
 
     st = _state(ctx)
     students = classroom.read_roster(roster)
     prefix = classroom.check_prefix(prefix)
     database = st.database
-    resetting.require_local(database.url, allow_remote, database.masked_url)
+    require_local(database.url, allow_remote, "Dropping a class removes its databases and roles")
     names = [classroom.database_name(prefix, s) for s in students]
     if not yes and not st.json:
         render.line(f"Drop the databases and roles {', '.join(names)} with everything in them.")
@@ -450,7 +450,8 @@ def demo(
         if given:
             demos.check_workspace(workspace)
         if st.database_url:
-            database = DatabaseSettings(normalise_url(st.database_url), "--database-url option")
+            source = "--database-url option"
+            database = DatabaseSettings(normalise_url(st.database_url, source), source)
             demos.check_database(database)
         else:
             database = DatabaseSettings(f"sqlite:///{workspace / 'migtutor.db'}", "demo")

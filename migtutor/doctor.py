@@ -187,7 +187,7 @@ def _check_database(migrator: Migrator, database: Any, findings: list[Finding]) 
         known = translate(exc, name)
         if known is None:
             raise
-        from migtutor.settings import redact
+        from migtutor.urls import redact
 
         findings.append(
             _problem(

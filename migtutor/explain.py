@@ -44,7 +44,7 @@ class Plan:
 
 def _note(database_option: str | None) -> str:
     if database_option:
-        from migtutor.settings import mask_password
+        from migtutor.urls import mask_password
 
         return OPTION_NOTE.format(url=mask_password(database_option))
     return URL_NOTE

@@ -11,7 +11,7 @@ Public API (SQLAlchemy and Alembic are imported inside the functions):
   when no table holds a row: then no data can be at stake.
 - ``Loss.text``: "posts.content: 12 non-null values will be lost".
 
-URL masking lives in `migtutor.settings.mask_password`; the PostgreSQL advisory lock around a
+URL masking lives in `migtutor.urls.mask_password`; the PostgreSQL advisory lock around a
 migration in `Migrator.locked()`.
 """
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from migtutor.errors import MigtutorError
-from migtutor.settings import build_postgres_url, mask_password, resolve_database
+from migtutor.settings import build_postgres_url, resolve_database
+from migtutor.urls import mask_password
 
 PARTS = {
     "DATABASE_HOSTNAME": "db.example",
