@@ -401,6 +401,8 @@ class Migrator:
         """Ctrl-C: the running revision's transaction is rolled back; say where the database is."""
         revision = self._failed_revision(exc)
         during = f" during {verb}" if verb else ""
+        if self._script is None:
+            during = " while the revision files were loading"
         terminated = getattr(self, "_terminated", False)
         try:
             self.connection.rollback()
@@ -420,6 +422,10 @@ class Migrator:
 
     def _failed_revision(self, exc: BaseException) -> str | None:
         """The revision whose upgrade()/downgrade() raised, found in the traceback, or None."""
+        if self._script is None:
+            # Interrupted while the files were loading: loading them again to look would run
+            # their top-level code (a slow import, say) a second time.
+            return None
         frames = [Path(f.filename).resolve() for f in traceback.extract_tb(exc.__traceback__)]
         # One pass over the revisions (not one per frame): linear in their number.
         by_path = {Path(s.path).resolve(): s for s in self.script.walk_revisions()}
