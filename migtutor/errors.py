@@ -74,6 +74,12 @@ def translate(exc: BaseException, database: str = "the database") -> MigtutorErr
             "nothing was changed. Every revision needs `def upgrade() -> None:` and "
             "`def downgrade() -> None:` (with `pass` when there is nothing to do)."
         )
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        what = f" while writing {exc.filename}" if exc.filename else ""
+        return MigtutorError(
+            f"No space left on device{what}: the disk (or your quota) is full, so nothing was "
+            "written. Free some space and run the command again."
+        )
     if isinstance(exc, OSError) and exc.errno in _NOT_WRITABLE and exc.filename:
         return MigtutorError(
             f"Cannot write {exc.filename}: {exc.strerror}. Nothing was written there; make the "

@@ -212,7 +212,11 @@ class Migrator:
         config.cmd_opts.autogenerate = autogenerate
         if autogenerate:
             self.current_heads()  # fail early with a clear error if the database is unreachable
-        with _scripts_loading(self), contextlib.redirect_stdout(io.StringIO()):
+        with (
+            _scripts_loading(self),
+            _removing_partial_files(self.script),
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
             script = command.revision(
                 config,
                 message=message,
@@ -233,7 +237,11 @@ class Migrator:
         from alembic import command
 
         self._check_new_rev_id(rev_id)
-        with _scripts_loading(self), contextlib.redirect_stdout(io.StringIO()):
+        with (
+            _scripts_loading(self),
+            _removing_partial_files(self.script),
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
             script = command.merge(
                 self.config(with_connection=False), revisions, message=message, rev_id=rev_id
             )
@@ -533,11 +541,21 @@ def _check_revision_map(script: ScriptDirectory) -> None:
     import warnings
 
     from alembic.script.revision import RevisionError
+    from alembic.util.exc import CommandError
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             script.revision_map.heads  # noqa: B018  (imports every file and links them)
+        except CommandError as exc:
+            unnamed = re.search(r"revision id from filename (.+?)\. Be sure", str(exc))
+            if unnamed is None:
+                raise
+            raise MigtutorError(
+                f"{unnamed[1]} in migrations/versions/ sets no `revision = ...`, so it is not a "
+                "revision file (a full disk or a crash while writing leaves such a file, often "
+                "empty). Delete it, or finish it, and run the command again."
+            ) from None
         except KeyError as exc:
             missing = str(exc.args[0]) if exc.args else "?"
             files = _files_naming(script, ("down_revision", "depends_on"), {missing})
@@ -568,20 +586,38 @@ def _check_revision_map(script: ScriptDirectory) -> None:
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
+def _revision_files(script: ScriptDirectory) -> list[Path]:
+    return [
+        path for directory in script._version_locations for path in Path(directory).glob("*.py")
+    ]
+
+
+@contextlib.contextmanager
+def _removing_partial_files(script: ScriptDirectory) -> Iterator[None]:
+    """Alembic writes a new revision file in place: when that fails (a full disk, Ctrl-C), the
+    half-written file would break every later command, so it is removed."""
+    before = set(_revision_files(script))
+    try:
+        yield
+    except BaseException:
+        for path in set(_revision_files(script)) - before:
+            path.unlink(missing_ok=True)
+        raise
+
+
 def _files_naming(script: ScriptDirectory, variables: tuple[str, ...], ids: set[str]) -> list[str]:
     """Revision files whose `variables` (revision, down_revision ...) name one of `ids`, found
     by reading the text: the files may be too broken for Alembic to load."""
     assignment = re.compile(rf"^({'|'.join(variables)})\b[^=\n]*=(.*)$", re.MULTILINE)
     found = []
-    for directory in script._version_locations:
-        for path in sorted(Path(directory).glob("*.py")):
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            named = {m for match in assignment.finditer(text) for m in re.findall(r"\w+", match[2])}
-            if named & ids:
-                found.append(path.name)
+    for path in sorted(_revision_files(script)):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        named = {m for match in assignment.finditer(text) for m in re.findall(r"\w+", match[2])}
+        if named & ids:
+            found.append(path.name)
     return found
 
 

@@ -8,6 +8,7 @@ and where the database now is.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import uuid
@@ -226,3 +227,60 @@ def test_corrupt_or_truncated_credentials_file(cli, tmp_path: Path, postgres_ser
     finally:
         cli(*server, "class", "drop", str(roster), "--prefix", prefix, "--yes")
     assert roles() == []
+
+
+class _FullDisk:
+    """A file whose writes fail as on a full disk, after the file itself was created."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.handle.close()
+
+    def write(self, data) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize(
+    "command", [("revision", "-m", "add t2", "--head", "bbb2"), ("merge", "heads")]
+)
+def test_full_disk_while_writing_a_revision_leaves_no_partial_file(
+    cli, workspace: Path, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    """A full disk cannot be made here: Alembic's own file writer (the lowest write it does)
+    fails with ENOSPC once it has created the file, as a real full disk would."""
+    import builtins
+
+    from alembic.util import pyfiles
+
+    write_revision(workspace, "aaa1", None)
+    write_revision(workspace, "bbb2", "aaa1")
+    write_revision(workspace, "ccc3", "aaa1")  # two heads, for merge
+    versions = workspace / "migrations" / "versions"
+    before = sorted(p.name for p in versions.glob("*.py"))
+
+    def full_disk_open(path, mode="r", *args, **kwargs):
+        handle = builtins.open(path, mode, *args, **kwargs)
+        return _FullDisk(handle) if "w" in mode else handle
+
+    monkeypatch.setattr(pyfiles, "open", full_disk_open, raising=False)
+    result = cli("-w", str(workspace), *command)
+    monkeypatch.undo()
+
+    assert_clean_failure(result, "No space left on device", "nothing was written")
+    assert sorted(p.name for p in versions.glob("*.py")) == before
+    assert cli("-w", str(workspace), "history").exit_code == 0
+
+
+def test_an_empty_revision_file_is_named(cli, workspace: Path) -> None:
+    """What a full disk left behind before migtutor removed partial files: every command that
+    reads the chain names the file instead of Alembic's "Could not determine revision id"."""
+    write_revision(workspace, "aaa1", None)
+    (workspace / "migrations" / "versions" / "5f2c0e1d9a7b_add_t2.py").write_text("")
+    for command in [("history",), ("heads",), ("upgrade",), ("revision", "-m", "next")]:
+        result = cli("-w", str(workspace), *command)
+        assert_clean_failure(result, "5f2c0e1d9a7b_add_t2.py", "sets no `revision = ...`")
