@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migtutor.alembic_config import build_config, find_ini
-from migtutor.errors import Interrupted, MigtutorError
+from migtutor.errors import Interrupted, MigtutorError, storage_problem
 from migtutor.settings import DatabaseSettings
+from migtutor.urls import describe
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -367,21 +368,39 @@ class Migrator:
             raise self._interrupted(verb, exc) from None
         except MigtutorError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a revision that calls sys.exit() fails too
             self.connection.rollback()
             failed = self._failed_revision(exc)
-            if failed is None:
+            storage = storage_problem(exc, describe(self.database.url))
+            if failed is None and storage is None and not isinstance(exc, SystemExit):
                 raise
             current = self.current_heads()
-            where = ", ".join(current) or "base (no revision applied)"
-            raise MigrationFailed(
-                f"Revision {failed} failed while running {verb}: {_first_line(exc)}. Its changes "
-                f"were rolled back; the database is now at {where}. Fix the revision file and "
-                "run the command again.",
-                revision=failed,
-                current=current,
-            ) from exc
+            message = self._failure(verb, exc, failed, storage, current)
+            raise MigrationFailed(message, revision=failed, current=current) from exc
         return Outcome(steps=steps, current=self.current_heads(), before=before)
+
+    def _failure(
+        self,
+        verb: str,
+        exc: BaseException,
+        failed: str | None,
+        storage: str | None,
+        current: list[str],
+    ) -> str:
+        """Why a move failed: the database (read-only, disk full) or the code that ran."""
+        where = ", ".join(current) or "base (no revision applied)"
+        if storage is not None:
+            undone = f"Revision {failed}" if failed else "The running transaction"
+            return f"{storage} {undone} was rolled back; the database is at {where}."
+        if failed:
+            culprit, file = f"Revision {failed}", "the revision file"
+        else:  # sys.exit() in env.py or in code it calls
+            frames = _workspace_frames(self, exc)
+            culprit = file = Path(frames[-1].filename).name if frames else "migrations/env.py"
+        return (
+            f"{culprit} failed while running {verb}: {_first_line(exc)}. Its changes were rolled "
+            f"back; the database is now at {where}. Fix {file} and run the command again."
+        )
 
     @contextlib.contextmanager
     def _sigterm_as_ctrl_c(self) -> Iterator[None]:
@@ -674,6 +693,9 @@ def _as_list(value: Any) -> tuple[str, ...]:
 
 
 def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        code = "" if exc.code is None else repr(exc.code)
+        return f"it called sys.exit({code}), which would end migtutor itself"
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
@@ -694,25 +716,31 @@ def _scripts_loading(migrator: Migrator):
         ) from exc
     except MigtutorError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         frame = _import_time_frame(migrator, exc)
         if frame is None:
             raise
+        what = _first_line(exc) if isinstance(exc, SystemExit) else f"{type(exc).__name__}: {exc}"
         raise MigtutorError(
-            f"{frame.filename}, line {frame.lineno}: {type(exc).__name__}: {exc}. This runs "
+            f"{frame.filename}, line {frame.lineno}: {what}. This runs "
             f"whenever Alembic loads the workspace: fix {Path(frame.filename).name} and run the "
             "command again."
         ) from exc
 
 
-def _import_time_frame(migrator: Migrator, exc: BaseException) -> Any:
-    """The frame of the workspace file whose top-level code raised `exc`, or None."""
+def _workspace_frames(migrator: Migrator, exc: BaseException) -> list[Any]:
+    """The traceback's frames in the workspace's files (env.py, models, revisions)."""
     workspace = migrator.workspace.resolve()
-    inside = [
+    return [
         frame
         for frame in traceback.extract_tb(exc.__traceback__)
         if Path(frame.filename).resolve().is_relative_to(workspace)
     ]
+
+
+def _import_time_frame(migrator: Migrator, exc: BaseException) -> Any:
+    """The frame of the workspace file whose top-level code raised `exc`, or None."""
+    inside = _workspace_frames(migrator, exc)
     if inside and inside[-1].name == "<module>":
         return inside[-1]
     return None

@@ -82,7 +82,7 @@ def rehearse(migrator: Migrator, verb: str, target: str, capture_sql: bool = Fal
     try:
         with _scripts_loading(migrator):
             getattr(command, verb)(config, target)
-    except Exception as exc:  # the real run reports it; the rehearsal only stops here
+    except (Exception, SystemExit) as exc:  # the real run reports it; the rehearsal stops
         from migtutor.errors import MigtutorError
 
         if isinstance(exc, MigtutorError) or type(exc).__name__ == "CommandError":
