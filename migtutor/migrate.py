@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from alembic.script import Script, ScriptDirectory
     from sqlalchemy.engine import Connection, Engine
 
-REV_ID_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,32}$")
+REV_ID_CHARACTERS = re.compile(r"[A-Za-z0-9_]+")
+REV_ID_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,32}$")  # a new id: also fits alembic_version
 
 
 @dataclass
@@ -585,6 +586,9 @@ def _check_revision_map(script: ScriptDirectory) -> None:
                 "first revision."
             ) from None
         except RevisionError as exc:
+            illegal = re.search(r"not allowed in revision identifier '(.*)'", str(exc))
+            if illegal:
+                raise _unusable_id(script, illegal[1]) from None
             ids = set(re.findall(r"\w+", str(exc).partition("(")[2]))
             files = _files_naming(script, ("revision",), ids)
             raise MigtutorError(
@@ -603,6 +607,19 @@ def _check_revision_map(script: ScriptDirectory) -> None:
                 "needs a new id: change `revision` in one of them (and the files that follow it)."
             )
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    for revision in script.walk_revisions():
+        if not REV_ID_CHARACTERS.fullmatch(revision.revision):
+            raise _unusable_id(script, revision.revision)
+
+
+def _unusable_id(script: ScriptDirectory, rev: str) -> MigtutorError:
+    files = _files_naming(script, ("revision",), {rev})
+    return MigtutorError(
+        f"{' and '.join(files) or 'A revision file'} has the revision id {rev!r}, which cannot "
+        "work: an id may hold only letters, digits and underscores (Alembic reads '-' and '+' "
+        "as relative steps, and quotes or brackets break its SQL). Change `revision` there, and "
+        "`down_revision` in the file that follows it, to such an id."
+    )
 
 
 def _revision_files(script: ScriptDirectory) -> list[Path]:
@@ -634,7 +651,10 @@ def _files_naming(script: ScriptDirectory, variables: tuple[str, ...], ids: set[
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        named = {m for match in assignment.finditer(text) for m in re.findall(r"\w+", match[2])}
+        values = " ".join(match[2] for match in assignment.finditer(text))
+        # Words, and whole quoted strings for an id that is not one word ("a-b").
+        quoted = (match[2] for match in re.finditer(r"(['\"])(.*?)\1", values))
+        named = {*re.findall(r"\w+", values), *quoted}
         if named & ids:
             found.append(path.name)
     return found

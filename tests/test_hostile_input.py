@@ -136,7 +136,22 @@ def test_revision_message_gives_a_valid_importable_file(cli, workspace: Path, me
 
 
 @pytest.mark.parametrize(
-    "rev_id", ["a-b", "../evil", "a b", "é", "x;rm", "x" * 33, "", "a.b", "a/b", "$(id)"]
+    "rev_id",
+    [
+        "a-b",
+        "../evil",
+        "a b",
+        "é",
+        "x;rm",
+        "x" * 33,
+        "",
+        "a.b",
+        "a/b",
+        "$(id)",
+        "it's",
+        "a)b",
+        "a+1",
+    ],
 )
 def test_rev_id_that_cannot_be_a_module_name(cli, workspace: Path, rev_id: str) -> None:
     result = cli("-w", str(workspace), "revision", "-m", "x", "--rev-id", rev_id)
@@ -222,6 +237,10 @@ def _break(workspace: Path, case: str) -> str:
     if case == "copied file, same id":
         shutil.copy(c3, versions / "c3_copy.py")
         return "Two revision files have the id c3: c3.py, c3_copy.py"
+    for name, bad in [("quote", "c'3"), ("bracket", "c)3"), ("dash", "c-3")]:
+        if case == f"id with a {name}":
+            c3.write_text(text.replace("revision = 'c3'", f"revision = {bad!r}"))
+            return f"c3.py has the revision id {bad!r}, which cannot work"
     if case == "import error":
         c3.write_text("import no_such_module_anywhere\n" + text)
         return "c3.py, line 1"
@@ -235,6 +254,9 @@ BROKEN = [
     "cycle",
     "self-loop",
     "copied file, same id",
+    "id with a quote",
+    "id with a bracket",
+    "id with a dash",
     "import error",
 ]
 
