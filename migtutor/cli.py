@@ -410,7 +410,7 @@ def revision(
         render.emit_json(render.revision_to_json(created))
         return
     render.markup(
-        f"[green]Created revision[/] [bold]{created.revision}[/]: {render._escape(created.message)}"
+        f"[green]Created revision[/] [bold]{created.revision}[/]: {render._escape(created.title)}"
     )
     render.line(f"  file:          {created.path}")
     render.line(f"  down_revision: {created.down_revision or 'None (the first revision)'}")

@@ -176,13 +176,15 @@ def render_escape(text: str) -> str:
 
 
 def show_reset_outcome(outcome: ResetOutcome) -> None:
+    from migtutor.migrate import TITLE_WIDTH, headline
     from migtutor.reset import LESSON_COUNT
 
     removed = outcome.removed.removed
     if removed:
         render.line("Removed: " + ", ".join(f"{t.name} ({_rows(t.rows)})" for t in removed))
     for applied in outcome.applied:
-        render.markup(f"[bold]upgrade[/] {applied.revision}, {render_escape(applied.message)}")
+        title = headline(applied.message, TITLE_WIDTH)
+        render.markup(f"[bold]upgrade[/] {applied.revision}, {render_escape(title)}")
     if outcome.seeded:
         render.line(
             "Sample data: " + ", ".join(f"{n} {table}" for table, n in outcome.seeded.items())

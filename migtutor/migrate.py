@@ -29,8 +29,16 @@ if TYPE_CHECKING:
     from alembic.script import Script, ScriptDirectory
     from sqlalchemy.engine import Connection, Engine
 
+MESSAGE_LIMIT = 500  # characters of a message kept in data and JSON: a first line, not a book
+TITLE_WIDTH = 72  # characters of a message shown in a line of output
 REV_ID_CHARACTERS = re.compile(r"[A-Za-z0-9_]+")
 REV_ID_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,32}$")  # a new id: also fits alembic_version
+
+
+def headline(text: str, width: int = MESSAGE_LIMIT) -> str:
+    """The first line of `text`, cut to `width` characters (ending in "…" when cut)."""
+    line = text.lstrip().partition("\n")[0].rstrip()
+    return line if len(line) <= width else line[: width - 1].rstrip() + "…"
 
 
 @dataclass
@@ -51,6 +59,11 @@ class Revision:
     def down_revision(self) -> str | None:
         return ", ".join(self.down_revisions) or None
 
+    @property
+    def title(self) -> str:
+        """The message as a line of output shows it."""
+        return headline(self.message, TITLE_WIDTH)
+
 
 @dataclass
 class Step:
@@ -62,6 +75,11 @@ class Step:
     message: str
     is_upgrade: bool
     is_stamp: bool = False
+
+    @property
+    def title(self) -> str:
+        """The message as a line of output shows it."""
+        return headline(self.message, TITLE_WIDTH)
 
 
 @dataclass
@@ -354,7 +372,7 @@ class Migrator:
                     from_revisions=list(step.source_revision_ids),
                     to_revisions=list(step.destination_revision_ids),
                     revision=revision,
-                    message=(script.doc if script else "") or "",
+                    message=headline(script.doc if script else ""),
                     is_upgrade=step.is_upgrade,
                     is_stamp=step.is_stamp,
                 )
@@ -460,7 +478,8 @@ class Migrator:
         for path in reversed(frames):
             script = by_path.get(path)
             if script is not None:
-                return f"{script.revision} ({script.doc})" if script.doc else script.revision
+                title = headline(script.doc, TITLE_WIDTH)
+                return f"{script.revision} ({title})" if title else script.revision
         return None
 
     def offline_sql(self, verb: str, target: str) -> str:
@@ -692,7 +711,7 @@ def to_revision(script: Script, current: set[str]) -> Revision:
     return Revision(
         revision=script.revision,
         down_revisions=list(_as_list(script.down_revision)),
-        message=script.doc or "",
+        message=headline(script.doc or ""),
         path=script.path,
         is_head=script.is_head,
         is_current=script.revision in current,

@@ -180,6 +180,44 @@ def test_empty_message_is_refused(cli, workspace: Path) -> None:
     assert list((workspace / "migrations" / "versions").iterdir()) == []
 
 
+def test_a_huge_docstring_is_cut_wherever_a_message_is_shown(
+    cli, workspace: Path, database_url: str
+) -> None:
+    """A message in a line of output is its first line, cut to 72 characters; JSON keeps the
+    first line unless it is absurdly long; `history -v` shows the first lines of the rest."""
+    first = "Add t1 " + "x" * 1_000_000
+    rest = "".join(f"detail {n}\n" for n in range(5000))
+    write_revision(workspace, "a1", None, T1, 'op.drop_table("t1")', message=f"{first}\n{rest}")
+    ws = ["--no-color", "-w", str(workspace), "-d", database_url]
+
+    for command in [
+        ("upgrade",),
+        ("history",),
+        ("history", "-v"),
+        ("heads",),
+        ("graph",),
+        ("downgrade", "base", "--yes"),
+        ("upgrade", "--explain"),
+    ]:
+        result = cli(*ws, *command)
+        assert result.exit_code == 0, result.output[:2000]
+        assert max(len(line) for line in result.output.splitlines()) < 250, command
+        assert len(result.output) < 20_000, command
+        assert "Add t1 xxx" in result.output and "…" in result.output, command
+
+    assert cli(*ws, "downgrade", "base", "--yes").exit_code == 0
+    for command, messages in [
+        (("upgrade",), lambda data: [step["message"] for step in data["applied"]]),
+        (("history",), lambda data: [rev["message"] for rev in data]),
+        (("heads",), lambda data: [rev["message"] for rev in data]),
+        (("graph",), lambda data: [node["message"] for node in data["nodes"]]),
+    ]:
+        result = cli(*ws, "--json", *command)
+        assert result.exit_code == 0, result.output[:2000]
+        (message,) = messages(result.json())
+        assert message.startswith("Add t1 xxx") and len(message) <= 500, command
+
+
 # -- targets and ranges -------------------------------------------------------------------------
 
 
