@@ -44,7 +44,7 @@ _QUERY_PASSWORD = re.compile(r"([?&]password=)([^&]*)")
 # was meant as a URL, so naming the backend in a message cannot reveal a password.
 _BACKENDS = frozenset({"sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql"})
 URL_HOST = "the URL's host"
-_BACKEND_START = re.compile(r"([A-Za-z]\w*)(\+\w+)?(://|:|//)")
+_BACKEND_START = re.compile(r"([A-Za-z]\w*)(\+\w+)?(:|//)")
 
 
 # -- shape and masking (no database library) -----------------------------------------------------
@@ -61,7 +61,8 @@ def check_shape(url: str, source: str) -> None:
         _check_host_and_port(url, scheme)
         return
     start = _BACKEND_START.match(url)
-    backend = start[1] + (start[2] or "") if start and start[1].lower() in _BACKENDS else None
+    known = start is not None and start[1].lower() in _BACKENDS
+    backend, after = (start[1] + (start[2] or ""), start[3]) if start and known else ("", "")
     if sep and not scheme:
         problem = "is not valid: there is no backend name before '://'"
     elif sep:
@@ -69,9 +70,9 @@ def check_shape(url: str, source: str) -> None:
             "is not valid: what comes before '://' is not a backend name (letters, digits, "
             "'_' and '+', as in postgresql+psycopg2)"
         )
-    elif start and backend and start[3] == ":":
+    elif after == ":":
         problem = f"is not a database URL: '{backend}:' must be followed by '//'"
-    elif backend:
+    elif after == "//":
         problem = f"is not a database URL: a ':' is missing between '{backend}' and '//'"
     else:
         problem = (
