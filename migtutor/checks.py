@@ -137,7 +137,7 @@ def _target_revision(
     found = [r for r in revisions if _same_message(r.message, message)]
     if found:
         return found[0]
-    mine = ", ".join(repr(r.message) for r in revisions) or "none yet"
+    mine = ", ".join(repr(r.title) for r in revisions) or "none yet"
     problems.append(
         f'No revision has the message "{message}" (your revisions: {mine}). Create it with '
         f'`migtutor revision -m "{message}"`.'

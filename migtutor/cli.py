@@ -47,7 +47,7 @@ class State:
 
     def lock_wait_note(self, wait: LockWait) -> None:
         """Say on stderr what a command waits for and who holds it (migtutor.locks)."""
-        from migtutor.settings import redact
+        from migtutor.urls import redact
 
         render.note(redact(wait.note(), self.database.url))
 
@@ -56,19 +56,9 @@ class State:
             database = self.database
         except MigtutorError:
             return "the database"
-        return _database_name(database.url)
+        from migtutor.urls import describe
 
-
-def _database_name(url: str) -> str:
-    """'the PostgreSQL server at HOST:PORT (database NAME)' without credentials."""
-    scheme, _, rest = url.partition("://")
-    if scheme.startswith("sqlite"):
-        return f"the SQLite database {rest[1:]}"  # sqlite:///PATH: PATH follows the third /
-    from migtutor.settings import mask_password  # an unquoted "/" may sit in the password
-
-    netloc, _, name = mask_password(url).partition("://")[2].partition("/")
-    host = netloc.rpartition("@")[2]
-    return f"the database server at {host} (database {name.split('?')[0]!r})"
+        return describe(database.url)
 
 
 def _where_after_interrupt(ctx: Any) -> str:
@@ -134,7 +124,7 @@ class MigtutorGroup(TyperGroup):
             else:
                 message, code = known.message, known.exit_code
             if state._database is not None:
-                from migtutor.settings import redact
+                from migtutor.urls import redact
 
                 message = redact(message, state._database.url)
             render.error(message)
@@ -427,7 +417,7 @@ def revision(
         render.emit_json(render.revision_to_json(created))
         return
     render.markup(
-        f"[green]Created revision[/] [bold]{created.revision}[/]: {render._escape(created.message)}"
+        f"[green]Created revision[/] [bold]{created.revision}[/]: {render._escape(created.title)}"
     )
     render.line(f"  file:          {created.path}")
     render.line(f"  down_revision: {created.down_revision or 'None (the first revision)'}")

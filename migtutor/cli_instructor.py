@@ -14,6 +14,7 @@ import typer
 
 from migtutor import render
 from migtutor.errors import MigtutorError
+from migtutor.urls import require_local
 
 if TYPE_CHECKING:
     from migtutor.cli import State
@@ -103,7 +104,7 @@ def reset(
     st = _state(ctx)
     target = resetting.parse_target(to)
     database = st.database
-    resetting.require_local(database.url, allow_remote, database.masked_url)
+    require_local(database.url, allow_remote, "Resetting removes tables")
     ended = resetting.disconnect_others(database) if disconnect else []
     if ended and not st.json:
         _show_disconnected(ended)
@@ -228,13 +229,15 @@ def render_escape(text: str) -> str:
 
 
 def show_reset_outcome(outcome: ResetOutcome) -> None:
+    from migtutor.migrate import TITLE_WIDTH, headline
     from migtutor.reset import LESSON_COUNT
 
     removed = outcome.removed.removed
     if removed:
         render.line("Removed: " + ", ".join(f"{t.name} ({_rows(t.rows)})" for t in removed))
     for applied in outcome.applied:
-        render.markup(f"[bold]upgrade[/] {applied.revision}, {render_escape(applied.message)}")
+        title = headline(applied.message, TITLE_WIDTH)
+        render.markup(f"[bold]upgrade[/] {applied.revision}, {render_escape(title)}")
     if outcome.seeded:
         render.line(
             "Sample data: " + ", ".join(f"{n} {table}" for table, n in outcome.seeded.items())
@@ -370,7 +373,7 @@ def class_reset(
     st = _state(ctx)
     target = resetting.parse_target(to)
     database = st.database
-    resetting.require_local(database.url, allow_remote, database.masked_url)
+    require_local(database.url, allow_remote, "Resetting a class re-creates its databases")
     names = classroom.list_class(database, prefix)
     if not yes:
         if not st.json and names:
@@ -458,13 +461,12 @@ def class_drop(
 ) -> None:
     """Drop the roster's databases and roles."""
     from migtutor import classroom
-    from migtutor import reset as resetting
 
     st = _state(ctx)
     students = classroom.read_roster(roster)
     prefix = classroom.check_prefix(prefix)
     database = st.database
-    resetting.require_local(database.url, allow_remote, database.masked_url)
+    require_local(database.url, allow_remote, "Dropping a class removes its databases and roles")
     names = [classroom.database_name(prefix, s) for s in students]
     if not yes and not st.json:
         render.line(f"Drop the databases and roles {', '.join(names)} with everything in them.")
@@ -533,7 +535,8 @@ def demo(
         if given:
             demos.check_workspace(workspace)
         if st.database_url:
-            database = DatabaseSettings(normalise_url(st.database_url), "--database-url option")
+            source = "--database-url option"
+            database = DatabaseSettings(normalise_url(st.database_url, source), source)
             demos.check_database(database)
         else:
             database = DatabaseSettings(f"sqlite:///{workspace / 'migtutor.db'}", "demo")

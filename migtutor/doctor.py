@@ -188,7 +188,7 @@ def _check_database(migrator: Migrator, database: Any, findings: list[Finding]) 
         known = translate(exc, name)
         if known is None:
             raise
-        from migtutor.settings import redact
+        from migtutor.urls import redact
 
         findings.append(
             _problem(
@@ -338,7 +338,7 @@ def _check_downgrades(migrator: Migrator, findings: list[Finding]) -> None:
         findings.append(
             _problem(
                 "empty_downgrade",
-                f"Revision {rev.revision} ({rev.message}) has an empty downgrade(): "
+                f"Revision {rev.revision} ({rev.title}) has an empty downgrade(): "
                 "`migtutor downgrade` past it would record the step as undone and leave its "
                 "changes in the database.",
                 f"Write the reverse of upgrade() in {rev.path}: undo each operation, in "

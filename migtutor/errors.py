@@ -51,6 +51,9 @@ def translate(exc: BaseException, database: str = "the database") -> MigtutorErr
         # Alembic words an ambiguous prefix as "Can't locate"; the cause says which ids matched.
         cause = str(exc.__cause__ or "")
         return _explain_command_error(cause if "Multiple revisions" in cause else text)
+    problem = storage_problem(exc, database)
+    if problem is not None:
+        return MigtutorError(problem)
     if "sqlalchemy.exc.OperationalError" in names or "sqlalchemy.exc.InterfaceError" in names:
         return _explain_connection_error(getattr(exc, "orig", exc), database)
     if "sqlalchemy.exc.NoSuchModuleError" in names:
@@ -74,6 +77,12 @@ def translate(exc: BaseException, database: str = "the database") -> MigtutorErr
             "nothing was changed. Every revision needs `def upgrade() -> None:` and "
             "`def downgrade() -> None:` (with `pass` when there is nothing to do)."
         )
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        what = f" while writing {exc.filename}" if exc.filename else ""
+        return MigtutorError(
+            f"No space left on device{what}: the disk (or your quota) is full, so nothing was "
+            "written. Free some space and run the command again."
+        )
     if isinstance(exc, OSError) and exc.errno in _NOT_WRITABLE and exc.filename:
         return MigtutorError(
             f"Cannot write {exc.filename}: {exc.strerror}. Nothing was written there; make the "
@@ -84,6 +93,34 @@ def translate(exc: BaseException, database: str = "the database") -> MigtutorErr
             f"The database driver '{exc.name}' is not installed. migtutor uses psycopg2 for "
             "PostgreSQL: write URLs as postgresql+psycopg2://... (SQLAlchemy 2.1 reads a bare "
             "postgresql:// as psycopg 3)."
+        )
+    return None
+
+
+def storage_problem(exc: BaseException, database: str = "the database") -> str | None:
+    """What to say when the database cannot store anything (it is read-only, or its disk is
+    full), or None. Such errors surface in whatever statement writes first, often a revision's:
+    they are not the revision's fault, and "fix the revision" would mislead."""
+    orig = getattr(exc, "orig", None) or exc
+    code = getattr(orig, "pgcode", None)
+    text = str(orig).lower()
+    if code == "25006":  # read_only_sql_transaction
+        return (
+            f"Cannot write to {database}: it is read-only (its sessions run read-only "
+            "transactions: default_transaction_read_only is on, or the server is a standby), so "
+            "no migration can be recorded. Connect to a writable server, or have the database's "
+            "owner run ALTER DATABASE <name> SET default_transaction_read_only = off."
+        )
+    if "readonly database" in text or "read-only file system" in text:
+        return (
+            f"Cannot write to {database}: it is read-only (the URL opens it with mode=ro, or its "
+            "file or directory cannot be written), so no migration can be recorded. Make them "
+            "writable (or drop mode=ro from the URL), or choose another database with -d."
+        )
+    if code == "53100" or "database or disk is full" in text:  # disk_full, SQLITE_FULL
+        return (
+            f"Cannot write to {database}: no space left on device (the disk holding it, or a "
+            "quota, is full). Free some space there and run the command again."
         )
     return None
 
@@ -171,12 +208,6 @@ def _explain_connection_error(orig: BaseException, database: str) -> MigtutorErr
         return MigtutorError(
             f"{database} is reachable but the database does not exist: {text}. Create it "
             "(for example `createdb NAME`) or fix the database name."
-        )
-    if "readonly database" in lowered or "read-only file system" in lowered:
-        return MigtutorError(
-            f"Cannot write to {database}: the file or its directory is read-only, so no "
-            "migration can be recorded and nothing was changed. Make them writable, or choose "
-            "another database with -d."
         )
     if "database is locked" in lowered:  # SQLite's busy timeout ran out
         from migtutor.locks import DEFAULT_LOCK_TIMEOUT, LockTimeout, lock_timeout, sqlite_wait

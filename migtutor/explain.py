@@ -44,20 +44,22 @@ class Plan:
 
 def _note(database_option: str | None) -> str:
     if database_option:
-        from migtutor.settings import mask_password
+        from migtutor.urls import mask_password
 
         return OPTION_NOTE.format(url=mask_password(database_option))
     return URL_NOTE
 
 
 def _describe(script: Any, is_upgrade: bool) -> str:
+    from migtutor.migrate import TITLE_WIDTH, headline
+
     down = script.down_revision
     parents = (
         ", ".join(down) if isinstance(down, (tuple, list)) else (down or "<base>")
     ) or "<base>"
     arrow = f"{parents} -> {script.revision}" if is_upgrade else f"{script.revision} -> {parents}"
     verb = "upgrade" if is_upgrade else "downgrade"
-    return f"{verb} {arrow}: {script.doc or ''}".rstrip(": ")
+    return f"{verb} {arrow}: {headline(script.doc or '', TITLE_WIDTH)}".rstrip(": ")
 
 
 def plan_move(

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migtutor.alembic_config import build_config, find_ini
-from migtutor.errors import Interrupted, MigtutorError
+from migtutor.errors import Interrupted, MigtutorError, storage_problem
 from migtutor.locks import LockTimeout, lock_timeout
 from migtutor.settings import DatabaseSettings
+from migtutor.urls import describe
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -32,7 +33,16 @@ if TYPE_CHECKING:
 
     from migtutor.locks import LockWait
 
-REV_ID_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,32}$")
+MESSAGE_LIMIT = 500  # characters of a message kept in data and JSON: a first line, not a book
+TITLE_WIDTH = 72  # characters of a message shown in a line of output
+REV_ID_CHARACTERS = re.compile(r"[A-Za-z0-9_]+")
+REV_ID_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,32}$")  # a new id: also fits alembic_version
+
+
+def headline(text: str, width: int = MESSAGE_LIMIT) -> str:
+    """The first line of `text`, cut to `width` characters (ending in "…" when cut)."""
+    line = text.lstrip().partition("\n")[0].rstrip()
+    return line if len(line) <= width else line[: width - 1].rstrip() + "…"
 
 
 @dataclass
@@ -53,6 +63,11 @@ class Revision:
     def down_revision(self) -> str | None:
         return ", ".join(self.down_revisions) or None
 
+    @property
+    def title(self) -> str:
+        """The message as a line of output shows it."""
+        return headline(self.message, TITLE_WIDTH)
+
 
 @dataclass
 class Step:
@@ -64,6 +79,11 @@ class Step:
     message: str
     is_upgrade: bool
     is_stamp: bool = False
+
+    @property
+    def title(self) -> str:
+        """The message as a line of output shows it."""
+        return headline(self.message, TITLE_WIDTH)
 
 
 @dataclass
@@ -226,7 +246,11 @@ class Migrator:
         config.cmd_opts.autogenerate = autogenerate
         if autogenerate:
             self.current_heads()  # fail early with a clear error if the database is unreachable
-        with _scripts_loading(self), contextlib.redirect_stdout(io.StringIO()):
+        with (
+            _scripts_loading(self),
+            _removing_partial_files(self.script),
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
             script = command.revision(
                 config,
                 message=message,
@@ -247,7 +271,11 @@ class Migrator:
         from alembic import command
 
         self._check_new_rev_id(rev_id)
-        with _scripts_loading(self), contextlib.redirect_stdout(io.StringIO()):
+        with (
+            _scripts_loading(self),
+            _removing_partial_files(self.script),
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
             script = command.merge(
                 self.config(with_connection=False), revisions, message=message, rev_id=rev_id
             )
@@ -362,7 +390,7 @@ class Migrator:
                     from_revisions=list(step.source_revision_ids),
                     to_revisions=list(step.destination_revision_ids),
                     revision=revision,
-                    message=(script.doc if script else "") or "",
+                    message=headline(script.doc if script else ""),
                     is_upgrade=step.is_upgrade,
                     is_stamp=step.is_stamp,
                 )
@@ -388,21 +416,39 @@ class Migrator:
             ) from None
         except MigtutorError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a revision that calls sys.exit() fails too
             self.connection.rollback()
             failed = self._failed_revision(exc)
-            if failed is None:
+            storage = storage_problem(exc, describe(self.database.url))
+            if failed is None and storage is None and not isinstance(exc, SystemExit):
                 raise
             current = self.current_heads()
-            where = ", ".join(current) or "base (no revision applied)"
-            raise MigrationFailed(
-                f"Revision {failed} failed while running {verb}: {_first_line(exc)}. Its changes "
-                f"were rolled back; the database is now at {where}. Fix the revision file and "
-                "run the command again.",
-                revision=failed,
-                current=current,
-            ) from exc
+            message = self._failure(verb, exc, failed, storage, current)
+            raise MigrationFailed(message, revision=failed, current=current) from exc
         return Outcome(steps=steps, current=self.current_heads(), before=before)
+
+    def _failure(
+        self,
+        verb: str,
+        exc: BaseException,
+        failed: str | None,
+        storage: str | None,
+        current: list[str],
+    ) -> str:
+        """Why a move failed: the database (read-only, disk full) or the code that ran."""
+        where = ", ".join(current) or "base (no revision applied)"
+        if storage is not None:
+            undone = f"Revision {failed}" if failed else "The running transaction"
+            return f"{storage} {undone} was rolled back; the database is at {where}."
+        if failed:
+            culprit, file = f"Revision {failed}", "the revision file"
+        else:  # sys.exit() in env.py or in code it calls
+            frames = _workspace_frames(self, exc)
+            culprit = file = Path(frames[-1].filename).name if frames else "migrations/env.py"
+        return (
+            f"{culprit} failed while running {verb}: {_first_line(exc)}. Its changes were rolled "
+            f"back; the database is now at {where}. Fix {file} and run the command again."
+        )
 
     @contextlib.contextmanager
     def _sigterm_as_ctrl_c(self) -> Iterator[None]:
@@ -430,6 +476,8 @@ class Migrator:
         """Ctrl-C: the running revision's transaction is rolled back; say where the database is."""
         revision = self._failed_revision(exc)
         during = f" during {verb}" if verb else ""
+        if self._script is None:
+            during = " while the revision files were loading"
         terminated = getattr(self, "_terminated", False)
         try:
             self.connection.rollback()
@@ -449,13 +497,18 @@ class Migrator:
 
     def _failed_revision(self, exc: BaseException) -> str | None:
         """The revision whose upgrade()/downgrade() raised, found in the traceback, or None."""
+        if self._script is None:
+            # Interrupted while the files were loading: loading them again to look would run
+            # their top-level code (a slow import, say) a second time.
+            return None
         frames = [Path(f.filename).resolve() for f in traceback.extract_tb(exc.__traceback__)]
         # One pass over the revisions (not one per frame): linear in their number.
         by_path = {Path(s.path).resolve(): s for s in self.script.walk_revisions()}
         for path in reversed(frames):
             script = by_path.get(path)
             if script is not None:
-                return f"{script.revision} ({script.doc})" if script.doc else script.revision
+                title = headline(script.doc, TITLE_WIDTH)
+                return f"{script.revision} ({title})" if title else script.revision
         return None
 
     def offline_sql(self, verb: str, target: str) -> str:
@@ -545,11 +598,21 @@ def _check_revision_map(script: ScriptDirectory) -> None:
     import warnings
 
     from alembic.script.revision import RevisionError
+    from alembic.util.exc import CommandError
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             script.revision_map.heads  # noqa: B018  (imports every file and links them)
+        except CommandError as exc:
+            unnamed = re.search(r"revision id from filename (.+?)\. Be sure", str(exc))
+            if unnamed is None:
+                raise
+            raise MigtutorError(
+                f"{unnamed[1]} in migrations/versions/ sets no `revision = ...`, so it is not a "
+                "revision file (a full disk or a crash while writing leaves such a file, often "
+                "empty). Delete it, or finish it, and run the command again."
+            ) from None
         except KeyError as exc:
             missing = str(exc.args[0]) if exc.args else "?"
             files = _files_naming(script, ("down_revision", "depends_on"), {missing})
@@ -560,6 +623,9 @@ def _check_revision_map(script: ScriptDirectory) -> None:
                 "first revision."
             ) from None
         except RevisionError as exc:
+            illegal = re.search(r"not allowed in revision identifier '(.*)'", str(exc))
+            if illegal:
+                raise _unusable_id(script, illegal[1]) from None
             ids = set(re.findall(r"\w+", str(exc).partition("(")[2]))
             files = _files_naming(script, ("revision",), ids)
             raise MigtutorError(
@@ -578,6 +644,38 @@ def _check_revision_map(script: ScriptDirectory) -> None:
                 "needs a new id: change `revision` in one of them (and the files that follow it)."
             )
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    for revision in script.walk_revisions():
+        if not REV_ID_CHARACTERS.fullmatch(revision.revision):
+            raise _unusable_id(script, revision.revision)
+
+
+def _unusable_id(script: ScriptDirectory, rev: str) -> MigtutorError:
+    files = _files_naming(script, ("revision",), {rev})
+    return MigtutorError(
+        f"{' and '.join(files) or 'A revision file'} has the revision id {rev!r}, which cannot "
+        "work: an id may hold only letters, digits and underscores (Alembic reads '-' and '+' "
+        "as relative steps, and quotes or brackets break its SQL). Change `revision` there, and "
+        "`down_revision` in the file that follows it, to such an id."
+    )
+
+
+def _revision_files(script: ScriptDirectory) -> list[Path]:
+    return [
+        path for directory in script._version_locations for path in Path(directory).glob("*.py")
+    ]
+
+
+@contextlib.contextmanager
+def _removing_partial_files(script: ScriptDirectory) -> Iterator[None]:
+    """Alembic writes a new revision file in place: when that fails (a full disk, Ctrl-C), the
+    half-written file would break every later command, so it is removed."""
+    before = set(_revision_files(script))
+    try:
+        yield
+    except BaseException:
+        for path in set(_revision_files(script)) - before:
+            path.unlink(missing_ok=True)
+        raise
 
 
 def _files_naming(script: ScriptDirectory, variables: tuple[str, ...], ids: set[str]) -> list[str]:
@@ -585,15 +683,17 @@ def _files_naming(script: ScriptDirectory, variables: tuple[str, ...], ids: set[
     by reading the text: the files may be too broken for Alembic to load."""
     assignment = re.compile(rf"^({'|'.join(variables)})\b[^=\n]*=(.*)$", re.MULTILINE)
     found = []
-    for directory in script._version_locations:
-        for path in sorted(Path(directory).glob("*.py")):
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            named = {m for match in assignment.finditer(text) for m in re.findall(r"\w+", match[2])}
-            if named & ids:
-                found.append(path.name)
+    for path in sorted(_revision_files(script)):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        values = " ".join(match[2] for match in assignment.finditer(text))
+        # Words, and whole quoted strings for an id that is not one word ("a-b").
+        quoted = (match[2] for match in re.finditer(r"(['\"])(.*?)\1", values))
+        named = {*re.findall(r"\w+", values), *quoted}
+        if named & ids:
+            found.append(path.name)
     return found
 
 
@@ -629,7 +729,7 @@ def to_revision(script: Script, current: set[str]) -> Revision:
     return Revision(
         revision=script.revision,
         down_revisions=list(_as_list(script.down_revision)),
-        message=script.doc or "",
+        message=headline(script.doc or ""),
         path=script.path,
         is_head=script.is_head,
         is_current=script.revision in current,
@@ -650,6 +750,9 @@ def _as_list(value: Any) -> tuple[str, ...]:
 
 
 def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        code = "" if exc.code is None else repr(exc.code)
+        return f"it called sys.exit({code}), which would end migtutor itself"
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
@@ -670,25 +773,31 @@ def _scripts_loading(migrator: Migrator):
         ) from exc
     except MigtutorError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         frame = _import_time_frame(migrator, exc)
         if frame is None:
             raise
+        what = _first_line(exc) if isinstance(exc, SystemExit) else f"{type(exc).__name__}: {exc}"
         raise MigtutorError(
-            f"{frame.filename}, line {frame.lineno}: {type(exc).__name__}: {exc}. This runs "
+            f"{frame.filename}, line {frame.lineno}: {what}. This runs "
             f"whenever Alembic loads the workspace: fix {Path(frame.filename).name} and run the "
             "command again."
         ) from exc
 
 
-def _import_time_frame(migrator: Migrator, exc: BaseException) -> Any:
-    """The frame of the workspace file whose top-level code raised `exc`, or None."""
+def _workspace_frames(migrator: Migrator, exc: BaseException) -> list[Any]:
+    """The traceback's frames in the workspace's files (env.py, models, revisions)."""
     workspace = migrator.workspace.resolve()
-    inside = [
+    return [
         frame
         for frame in traceback.extract_tb(exc.__traceback__)
         if Path(frame.filename).resolve().is_relative_to(workspace)
     ]
+
+
+def _import_time_frame(migrator: Migrator, exc: BaseException) -> Any:
+    """The frame of the workspace file whose top-level code raised `exc`, or None."""
+    inside = _workspace_frames(migrator, exc)
     if inside and inside[-1].name == "<module>":
         return inside[-1]
     return None

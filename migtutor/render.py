@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from migtutor.settings import DatabaseSettings
 
 _consoles: dict[str, Console] = {}
+# `history -v` shows a revision's docstring: this many lines of it, each at most this wide.
+DOC_LINES, DOC_WIDTH = 20, 200
 _no_color = False
 
 
@@ -108,7 +110,7 @@ def revision_label(rev: Revision) -> str:
     tags = revision_tags(rev)
     return (
         f"[yellow]{down}[/] -> [bold yellow]{rev.revision}[/] {tags}"
-        f"{' ' if tags else ''}{_escape(rev.message)}"
+        f"{' ' if tags else ''}{_escape(rev.title)}"
     )
 
 
@@ -124,8 +126,11 @@ def revisions(revs: list[Revision], verbose: bool = False) -> None:
                 markup(f"    [dim]branch labels:[/] {', '.join(rev.branch_labels)}")
             if rev.depends_on:
                 markup(f"    [dim]depends on:[/] {', '.join(rev.depends_on)}")
-            for doc_line in rev.doc.strip().splitlines()[1:]:
-                markup(f"    {_escape(doc_line)}")
+            more = rev.doc.strip().splitlines()[1:]
+            for doc_line in more[:DOC_LINES]:
+                markup(f"    {_escape(doc_line[:DOC_WIDTH])}")
+            if len(more) > DOC_LINES:
+                markup(f"    [dim]... {len(more) - DOC_LINES} more lines in the file[/]")
 
 
 def current(current_ids: list[str], heads: list[str], verbose: bool = False) -> None:
@@ -152,7 +157,7 @@ def outcome(verb: str, result: Outcome, heads: list[str]) -> None:
         source = ", ".join(step.from_revisions) or "<base>"
         dest = ", ".join(step.to_revisions) or "<base>"
         kind = "stamp" if step.is_stamp else ("upgrade" if step.is_upgrade else "downgrade")
-        markup(f"[bold]{kind}[/] {source} -> {dest}, {_escape(step.message)}")
+        markup(f"[bold]{kind}[/] {source} -> {dest}, {_escape(step.title)}")
     where(result.current, heads)
 
 

@@ -46,7 +46,6 @@ LESSON_COUNT = len(REFERENCE_IDS)
 # The tables the course creates, dependants first (the order they can be dropped in).
 COURSE_TABLES: tuple[str, ...] = ("votes", "posts", "users")
 VERSION_TABLE = "alembic_version"
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 RESET_ADVICE = (
     f"{POSTGRES_ADVICE} `migtutor reset --disconnect` ends your other sessions on this "
     "database first."
@@ -175,30 +174,6 @@ def parse_target(spec: str) -> Target:
         f"Unknown reset target {spec!r}. Use base, head, lesson:N (1 to {LESSON_COUNT}) or a "
         f"reference revision id ({', '.join(REFERENCE_IDS)})."
     )
-
-
-# -- where the database is ----------------------------------------------------------------------
-
-
-def is_local(url: str) -> bool:
-    """SQLite files, Unix sockets and loopback hosts are local."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return True
-    host = parsed.host or parsed.query.get("host") or ""
-    if isinstance(host, tuple):
-        host = host[0] if host else ""
-    return not host or host.startswith("/") or host.lower() in LOCAL_HOSTS
-
-
-def require_local(url: str, allow_remote: bool, masked: str) -> None:
-    if not allow_remote and not is_local(url):
-        raise MigtutorError(
-            f"{masked} is not on this machine. Resetting removes tables, so migtutor only does it "
-            "to local databases; add --allow-remote if you really mean that server."
-        )
 
 
 # -- inventory ----------------------------------------------------------------------------------

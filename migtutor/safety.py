@@ -14,7 +14,7 @@ Public API (SQLAlchemy and Alembic are imported inside the functions):
   no table holds a row: then no data can be at stake.
 - ``Loss.text``: "t3: 3 rows will be lost", "posts.content: 12 non-null values will be lost".
 
-URL masking lives in `migtutor.settings.mask_password`; the PostgreSQL advisory lock around a
+URL masking lives in `migtutor.urls.mask_password`; the PostgreSQL advisory lock around a
 migration in `Migrator.locked()`.
 """
 
@@ -106,7 +106,7 @@ def rehearse(
     try:
         with _scripts_loading(migrator):
             getattr(command, verb)(config, target)
-    except Exception as exc:  # the real run reports it; the rehearsal only stops here
+    except (Exception, SystemExit) as exc:  # the real run reports it; the rehearsal stops
         from migtutor.errors import MigtutorError
 
         if isinstance(exc, MigtutorError) or type(exc).__name__ == "CommandError":

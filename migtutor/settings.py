@@ -3,7 +3,8 @@
 Order: the -d option; MIGTUTOR_DATABASE_URL; DATABASE_URL; the FastAPI course's parts
 (DATABASE_HOSTNAME, DATABASE_PORT, DATABASE_USERNAME, DATABASE_PASSWORD, DATABASE_NAME);
 else an SQLite file in the workspace. Each variable is read from the environment first, then
-from the workspace's `.env`. This module imports no database library.
+from the workspace's `.env`. A URL's shape is checked, and its password masked, in urls.py.
+This module imports no database library.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 from migtutor.errors import MigtutorError
+from migtutor.urls import check_shape, mask_password
 
 URL_KEYS = ("MIGTUTOR_DATABASE_URL", "DATABASE_URL")
 PART_KEYS = (
@@ -28,18 +29,6 @@ PART_KEYS = (
     "DATABASE_NAME",
 )
 DEFAULT_SQLITE_FILE = "migtutor.db"
-# SQLAlchemy's own URL pattern: the password runs to the first "@" and may hold ":" and "/".
-_URL = re.compile(
-    r"""
-    (?P<scheme>[\w+]+)://
-    (?:(?P<username>[^:/]*)(?::(?P<password>[^@]*))?@)?
-    (?:(?:\[(?P<ipv6host>[^/?]+)\]|(?P<ipv4host>[^/:?]+))?(?::(?P<port>[^/?]*))?)?
-    (?:/(?P<database>[^?]*))?
-    (?:\?(?P<query>.*))?
-    """,
-    re.X,
-)
-_QUERY_PASSWORD = re.compile(r"([?&]password=)([^&]*)")
 
 
 @dataclass(frozen=True)
@@ -64,7 +53,8 @@ def read_dotenv(path: Path) -> dict[str, str]:
     """The KEY=VALUE pairs of a `.env` file, read by python-dotenv (quotes, `export`, comments).
 
     Values are taken literally (no `${VAR}` expansion): a password may hold a `$`. A line
-    python-dotenv cannot read is an error naming the line, never silently skipped.
+    python-dotenv cannot read, or a lone word without `=` (a pasted password?), is an error
+    naming the line, never silently skipped and never echoed.
     """
     if not path.is_file():
         return {}
@@ -76,10 +66,10 @@ def read_dotenv(path: Path) -> dict[str, str]:
         raise MigtutorError(f"Cannot read {path}: {exc}. Fix or remove the file.") from exc
     values: dict[str, str] = {}
     for binding in parse_stream(io.StringIO(text)):
-        if binding.error:
+        if binding.error or (binding.key is not None and binding.value is None):
             raise MigtutorError(
-                f"{path}, line {binding.original.line}: expected KEY=VALUE. Fix the line or "
-                "comment it out with '#'."
+                f"{path}, line {binding.original.line}: expected KEY=VALUE (the line is not "
+                "shown, as it may hold a password). Fix the line or comment it out with '#'."
             )
         if binding.key is not None and binding.value is not None:
             values[binding.key] = binding.value
@@ -93,7 +83,8 @@ def resolve_database(
 ) -> DatabaseSettings:
     """Pick the database URL for `workspace` and say where it came from."""
     if option_url:
-        return DatabaseSettings(normalise_url(option_url), "--database-url option")
+        source = "--database-url option"
+        return DatabaseSettings(normalise_url(option_url, source), source)
     environ = os.environ if environ is None else environ
     dotenv_path = workspace / ".env"
     dotenv = read_dotenv(dotenv_path)
@@ -108,7 +99,7 @@ def resolve_database(
     for key in URL_KEYS:
         value, source = lookup(key)
         if value:
-            return DatabaseSettings(normalise_url(value), source)
+            return DatabaseSettings(normalise_url(value, source), source)
 
     parts = {key: lookup(key) for key in PART_KEYS}
     if any(value for value, _ in parts.values()):
@@ -161,64 +152,23 @@ def build_postgres_url(
     return f"postgresql+psycopg2://{credentials}{hostport}/{quote(database, safe='')}"
 
 
-def normalise_url(url: str) -> str:
-    """Spell out the driver of a bare PostgreSQL URL.
+def normalise_url(url: str, source: str) -> str:
+    """Check the URL's shape and spell out the driver of a bare PostgreSQL URL.
 
     SQLAlchemy 2.1 reads `postgresql://` as psycopg (version 3); older releases, and the course,
     meant psycopg2. When psycopg 3 is not installed, a bare URL would fail with "No module named
-    'psycopg'", so it is rewritten to `postgresql+psycopg2://`.
+    'psycopg'", so it is rewritten to `postgresql+psycopg2://`. `source` names the setting the
+    URL came from, for the error messages.
     """
     url = url.strip()
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        raise MigtutorError(
-            f"{mask_password(url)!r} is not a database URL. Expected a form like "
-            "postgresql+psycopg2://USER:PASSWORD@HOST:5432/NAME or sqlite:///migtutor.db."
-        )
+    check_shape(url, source)
+    scheme, _, rest = url.partition("://")
     if scheme.startswith("sqlite") and rest.split("?")[0] in ("", "/", "/:memory:"):
         raise MigtutorError(
-            f"{url!r} is an in-memory SQLite database: it would vanish when this command ends, "
-            "taking every migration with it. Give a file: sqlite:///migtutor.db (relative to "
-            "the current directory) or sqlite:////absolute/path/migtutor.db."
-        )
-    parts = _URL.match(url)
-    port = parts["port"] if parts else None
-    host = (parts["ipv4host"] or "") if parts else ""
-    if (port and not (port.isdigit() and int(port) <= 65535)) or "@" in host:
-        # Not echoed: with an unquoted password, what looks like the host or port may be part
-        # of the password.
-        raise MigtutorError(
-            f"The {scheme}:// database URL is not valid: after USER:PASSWORD@ it needs a host "
-            "and a numeric port (HOST:5432). If the password contains @ : / % # or ?, "
-            "percent-quote it (@ is %40, / is %2F, % is %25), or set DATABASE_PASSWORD and the "
-            "other DATABASE_* parts instead, which migtutor quotes for you."
+            f"{mask_password(url)!r} is an in-memory SQLite database: it would vanish when this "
+            "command ends, taking every migration with it. Give a file: sqlite:///migtutor.db "
+            "(relative to the current directory) or sqlite:////absolute/path/migtutor.db."
         )
     if scheme in ("postgresql", "postgres") and importlib.util.find_spec("psycopg") is None:
         return f"postgresql+psycopg2://{rest}"
     return url
-
-
-def mask_password(url: str) -> str:
-    """Replace the password in a URL with `***`, as SQLAlchemy's URL rendering does."""
-    parts = _URL.match(url)
-    if parts and parts["password"] is not None:
-        start, end = parts.span("password")
-        url = f"{url[:start]}***{url[end:]}"
-    return _QUERY_PASSWORD.sub(r"\1***", url)
-
-
-def redact(text: str, url: str) -> str:
-    """Remove the URL's password, raw or percent-quoted, from any text."""
-    from urllib.parse import unquote
-
-    parts = _URL.match(url)
-    secrets = {parts["password"]} if parts and parts["password"] else set()
-    secrets.update(match[2] for match in _QUERY_PASSWORD.finditer(url) if match[2])
-    for form in {form for secret in secrets for form in (secret, unquote(secret))}:
-        if form:
-            text = text.replace(f":{form}@", ":***@")
-            # A very short password cannot be told apart from ordinary words: masking every
-            # "p" would garble the message and still hide nothing.
-            if len(form) >= 4:
-                text = text.replace(form, "***")
-    return text

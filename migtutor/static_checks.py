@@ -20,7 +20,7 @@ def revision_label(rev: Revision | None) -> str:
     """How messages name a revision: its id and message, or <base>."""
     if rev is None:
         return "<base>"
-    return f"{rev.revision} ({rev.message!r})" if rev.message else rev.revision
+    return f"{rev.revision} ({rev.title!r})" if rev.message else rev.revision
 
 
 def static_problems(rev: Revision) -> list[str]:

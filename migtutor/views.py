@@ -43,7 +43,7 @@ def graph(revisions: list[Revision], current_known: bool = True) -> None:
         tags = render.revision_tags(rev)
         render.markup(
             f"[magenta]{_escape(prefix)}[/] [bold yellow]{_escape(render.short(rev.revision))}[/]"
-            f" {tags}{' ' if tags else ''}{_escape(rev.message)}"
+            f" {tags}{' ' if tags else ''}{_escape(rev.title)}"
         )
     if not any(rev.is_current for rev in revisions):
         if current_known:

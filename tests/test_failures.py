@@ -8,6 +8,7 @@ and where the database now is.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import uuid
@@ -226,3 +227,160 @@ def test_corrupt_or_truncated_credentials_file(cli, tmp_path: Path, postgres_ser
     finally:
         cli(*server, "class", "drop", str(roster), "--prefix", prefix, "--yes")
     assert roles() == []
+
+
+class _FullDisk:
+    """A file whose writes fail as on a full disk, after the file itself was created."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.handle.close()
+
+    def write(self, data) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize(
+    "command", [("revision", "-m", "add t2", "--head", "bbb2"), ("merge", "heads")]
+)
+def test_full_disk_while_writing_a_revision_leaves_no_partial_file(
+    cli, workspace: Path, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    """A full disk cannot be made here: Alembic's own file writer (the lowest write it does)
+    fails with ENOSPC once it has created the file, as a real full disk would."""
+    import builtins
+
+    from alembic.util import pyfiles
+
+    write_revision(workspace, "aaa1", None)
+    write_revision(workspace, "bbb2", "aaa1")
+    write_revision(workspace, "ccc3", "aaa1")  # two heads, for merge
+    versions = workspace / "migrations" / "versions"
+    before = sorted(p.name for p in versions.glob("*.py"))
+
+    def full_disk_open(path, mode="r", *args, **kwargs):
+        handle = builtins.open(path, mode, *args, **kwargs)
+        return _FullDisk(handle) if "w" in mode else handle
+
+    monkeypatch.setattr(pyfiles, "open", full_disk_open, raising=False)
+    result = cli("-w", str(workspace), *command)
+    monkeypatch.undo()
+
+    assert_clean_failure(result, "No space left on device", "nothing was written")
+    assert sorted(p.name for p in versions.glob("*.py")) == before
+    assert cli("-w", str(workspace), "history").exit_code == 0
+
+
+def test_an_empty_revision_file_is_named(cli, workspace: Path) -> None:
+    """What a full disk left behind before migtutor removed partial files: every command that
+    reads the chain names the file instead of Alembic's "Could not determine revision id"."""
+    write_revision(workspace, "aaa1", None)
+    (workspace / "migrations" / "versions" / "5f2c0e1d9a7b_add_t2.py").write_text("")
+    for command in [("history",), ("heads",), ("upgrade",), ("revision", "-m", "next")]:
+        result = cli("-w", str(workspace), *command)
+        assert_clean_failure(result, "5f2c0e1d9a7b_add_t2.py", "sets no `revision = ...`")
+
+
+@pytest.mark.parametrize("verb", ["upgrade", "downgrade"])
+def test_a_revision_that_calls_sys_exit_fails(
+    cli, workspace: Path, database_url: str, verb: str
+) -> None:
+    """sys.exit() inside upgrade()/downgrade() is a failed revision, not a silent exit 0; on
+    downgrade it also runs in the data-loss rehearsal first (t1 holds a row)."""
+    write_revision(workspace, "aaa1", None, CREATE_T1, 'op.drop_table("t1")', "create t1")
+    write_revision(
+        workspace,
+        "bbb2",
+        "aaa1",
+        'op.create_table("t2", sa.Column("id", sa.Integer()))\nsys.exit(0)',
+        'op.drop_table("t1")\nsys.exit(0)',
+        "exits",
+        header="import sys",
+    )
+    ws = _ws(workspace, database_url)
+    assert cli(*ws, "upgrade", "aaa1").exit_code == 0
+    if verb == "downgrade":  # at bbb2 without running its upgrade()
+        assert cli(*ws, "stamp", "bbb2").exit_code == 0
+    before = snapshot(database_url)
+
+    command = ("upgrade",) if verb == "upgrade" else ("downgrade", "aaa1", "--yes")
+    result = cli(*ws, *command)
+
+    assert result.exit_code == 1, result.output
+    assert "bbb2 (exits) failed" in result.stderr and "sys.exit(0)" in result.stderr
+    assert "Traceback" not in result.output
+    assert snapshot(database_url) == before
+
+
+def test_sys_exit_at_the_top_of_a_revision_file_is_named(cli, workspace: Path) -> None:
+    write_revision(workspace, "aaa1", None, header="import sys\nsys.exit()")
+    for command in [("upgrade",), ("history",)]:
+        result = cli("-w", str(workspace), *command)
+        assert_clean_failure(result, "aaa1.py, line 5", "sys.exit()")
+
+
+def _read_only(database_url: str) -> str:
+    """A URL of the same database that cannot be written, even by root."""
+    if database_url.startswith("sqlite:///"):
+        return f"sqlite:///file:{database_url[len('sqlite:///') :]}?mode=ro&uri=true"
+    name = database_url.rsplit("/", 1)[1]
+    engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(
+            sa.text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+        )
+    engine.dispose()
+    return database_url
+
+
+def test_a_read_only_database_is_named_not_the_revision(
+    cli, two_revisions: Path, database_url: str
+) -> None:
+    assert cli(*_ws(two_revisions, database_url), "upgrade", "aaa1").exit_code == 0
+    before = snapshot(database_url)
+    url = _read_only(database_url)
+
+    for command in [("upgrade",), ("downgrade", "base", "--yes"), ("stamp", "bbb2")]:
+        result = cli(*_ws(two_revisions, url), *command)
+        assert_clean_failure(result, "read-only", "the database is at aaa1")
+        assert "Fix the revision file" not in result.stderr
+        assert snapshot(database_url) == before
+
+
+FILLS_THE_DISK = """
+bind = op.get_bind()
+op.create_table("t2", sa.Column("x", sa.Text()))
+if bind.dialect.name == "sqlite":  # a real SQLITE_FULL: the file may not grow any further
+    pages = bind.exec_driver_sql("PRAGMA page_count").scalar()
+    bind.exec_driver_sql(f"PRAGMA max_page_count = {pages + 2}")
+    op.execute(
+        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20000) "
+        "INSERT INTO t2 SELECT hex(randomblob(100)) FROM c"
+    )
+else:  # no full disk can be made here: the server's own error for one, SQLSTATE 53100
+    op.execute(
+        "DO $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' "
+        "USING ERRCODE = 'disk_full'; END $$"
+    )
+"""
+
+
+def test_a_full_disk_during_upgrade_is_named_not_the_revision(
+    cli, workspace: Path, database_url: str
+) -> None:
+    write_revision(workspace, "aaa1", None, CREATE_T1, 'op.drop_table("t1")', "create t1")
+    write_revision(workspace, "bbb2", "aaa1", FILLS_THE_DISK, message="big import")
+    ws = _ws(workspace, database_url)
+    assert cli(*ws, "upgrade", "aaa1").exit_code == 0
+    before = snapshot(database_url)
+
+    result = cli(*ws, "upgrade")
+
+    assert_clean_failure(result, "no space left on device", "bbb2", "the database is at aaa1")
+    assert "Fix the revision file" not in result.stderr
+    assert snapshot(database_url) == before

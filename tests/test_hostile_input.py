@@ -136,7 +136,22 @@ def test_revision_message_gives_a_valid_importable_file(cli, workspace: Path, me
 
 
 @pytest.mark.parametrize(
-    "rev_id", ["a-b", "../evil", "a b", "é", "x;rm", "x" * 33, "", "a.b", "a/b", "$(id)"]
+    "rev_id",
+    [
+        "a-b",
+        "../evil",
+        "a b",
+        "é",
+        "x;rm",
+        "x" * 33,
+        "",
+        "a.b",
+        "a/b",
+        "$(id)",
+        "it's",
+        "a)b",
+        "a+1",
+    ],
 )
 def test_rev_id_that_cannot_be_a_module_name(cli, workspace: Path, rev_id: str) -> None:
     result = cli("-w", str(workspace), "revision", "-m", "x", "--rev-id", rev_id)
@@ -163,6 +178,44 @@ def test_rev_id_already_taken(cli, workspace: Path) -> None:
 def test_empty_message_is_refused(cli, workspace: Path) -> None:
     assert_clean_failure(cli("-w", str(workspace), "revision", "-m", "  "), "needs a message")
     assert list((workspace / "migrations" / "versions").iterdir()) == []
+
+
+def test_a_huge_docstring_is_cut_wherever_a_message_is_shown(
+    cli, workspace: Path, database_url: str
+) -> None:
+    """A message in a line of output is its first line, cut to 72 characters; JSON keeps the
+    first line unless it is absurdly long; `history -v` shows the first lines of the rest."""
+    first = "Add t1 " + "x" * 1_000_000
+    rest = "".join(f"detail {n}\n" for n in range(5000))
+    write_revision(workspace, "a1", None, T1, 'op.drop_table("t1")', message=f"{first}\n{rest}")
+    ws = ["--no-color", "-w", str(workspace), "-d", database_url]
+
+    for command in [
+        ("upgrade",),
+        ("history",),
+        ("history", "-v"),
+        ("heads",),
+        ("graph",),
+        ("downgrade", "base", "--yes"),
+        ("upgrade", "--explain"),
+    ]:
+        result = cli(*ws, *command)
+        assert result.exit_code == 0, result.output[:2000]
+        assert max(len(line) for line in result.output.splitlines()) < 250, command
+        assert len(result.output) < 20_000, command
+        assert "Add t1 xxx" in result.output and "…" in result.output, command
+
+    assert cli(*ws, "downgrade", "base", "--yes").exit_code == 0
+    for command, messages in [
+        (("upgrade",), lambda data: [step["message"] for step in data["applied"]]),
+        (("history",), lambda data: [rev["message"] for rev in data]),
+        (("heads",), lambda data: [rev["message"] for rev in data]),
+        (("graph",), lambda data: [node["message"] for node in data["nodes"]]),
+    ]:
+        result = cli(*ws, "--json", *command)
+        assert result.exit_code == 0, result.output[:2000]
+        (message,) = messages(result.json())
+        assert message.startswith("Add t1 xxx") and len(message) <= 500, command
 
 
 # -- targets and ranges -------------------------------------------------------------------------
@@ -222,6 +275,10 @@ def _break(workspace: Path, case: str) -> str:
     if case == "copied file, same id":
         shutil.copy(c3, versions / "c3_copy.py")
         return "Two revision files have the id c3: c3.py, c3_copy.py"
+    for name, bad in [("quote", "c'3"), ("bracket", "c)3"), ("dash", "c-3")]:
+        if case == f"id with a {name}":
+            c3.write_text(text.replace("revision = 'c3'", f"revision = {bad!r}"))
+            return f"c3.py has the revision id {bad!r}, which cannot work"
     if case == "import error":
         c3.write_text("import no_such_module_anywhere\n" + text)
         return "c3.py, line 1"
@@ -235,6 +292,9 @@ BROKEN = [
     "cycle",
     "self-loop",
     "copied file, same id",
+    "id with a quote",
+    "id with a bracket",
+    "id with a dash",
     "import error",
 ]
 

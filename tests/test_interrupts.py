@@ -353,3 +353,34 @@ def test_sigkill_during_a_long_postgresql_statement_then_upgrade_completes(
     assert again.returncode == 0, stderr
     assert version_rows(postgres_url) == ["aaa1"]
     assert _active_queries(postgres_url, "pg_sleep(600)") == 0
+
+
+@pytest.mark.parametrize("command", [("upgrade",), ("history",)], ids=" ".join)
+def test_first_ctrl_c_stops_a_slow_revision_import(
+    workspace: Path, database_url: str, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """Top-level code of a revision file runs whenever the files load; Ctrl-C there must stop
+    migtutor at once, not load the files again to find out which revision was running."""
+    imports = tmp_path / "imports"
+    write_revision(
+        workspace,
+        "aaa1",
+        None,
+        'op.create_table("t1", sa.Column("id", sa.Integer(), primary_key=True))',
+        header=(
+            SLEEPY_HEADER + 'with open(os.environ["MT_IMPORTS"], "a") as log:\n    log.write("x")\n'
+            "time.sleep(100)\n"
+        ),
+    )
+    process = migtutor_process(
+        "-w", str(workspace), "-d", database_url, *command, env={"MT_IMPORTS": str(imports)}
+    )
+    _wait_for(lambda: imports.exists() or process.poll() is not None, "the revision to load")
+    assert process.poll() is None, process.communicate()
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=WAIT)
+
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Interrupted (Ctrl-C)" in stderr
+    assert imports.read_text() == "x"  # loaded once, never again after the interrupt
+    assert snapshot(database_url) == {}

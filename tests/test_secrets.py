@@ -176,3 +176,49 @@ def test_unquoted_and_query_string_passwords_are_masked(
         output = result.stdout + result.stderr
         for fragment in fragments:
             assert fragment not in output, f"{fragment!r} leaked by {command}:\n{output}"
+
+
+SECRET = "Zx9SECRETq"
+NOT_URLS = [
+    # (the text given as the URL, what the message must say about its shape)
+    (f"postgresql:/atk_pw:{SECRET}@127.0.0.1/db", "'postgresql:' must be followed by '//'"),
+    (f"postgresql+psycopg2:atk_pw:{SECRET}@127.0.0.1/db", "'postgresql+psycopg2:' must be"),
+    (f"postgresql//atk_pw:{SECRET}@127.0.0.1/db", "a ':' is missing between 'postgresql'"),
+    (SECRET, "does not start with a backend name"),
+    (f"atk_pw:{SECRET}@127.0.0.1/db", "does not start with a backend name"),
+    (f"postgresq:/atk_pw:{SECRET}@127.0.0.1/db", "does not start with a backend name"),
+    (f"://atk_pw:{SECRET}@127.0.0.1/db", "no backend name before '://'"),
+    (f"post gres://atk_pw:{SECRET}@127.0.0.1/db", "not a backend name"),
+]
+
+
+@pytest.mark.parametrize(("text", "shape"), NOT_URLS)
+@pytest.mark.parametrize("source", ["-d option", "DATABASE_URL", ".env file"])
+def test_a_text_that_is_not_a_url_is_never_echoed(
+    cli, workspace: Path, text: str, shape: str, source: str
+) -> None:
+    options: list[str] = []
+    env: dict[str, str] = {}
+    if source == "-d option":
+        options = ["-d", text]
+    elif source == "DATABASE_URL":
+        env = {"DATABASE_URL": text}
+    else:
+        (workspace / ".env").write_text(f"DATABASE_URL={text}\n")
+    origin = {"-d option": "--database-url option", "DATABASE_URL": "DATABASE_URL (environment)"}
+    for command in [("config",), ("doctor",), ("--json", "doctor"), ("--debug", "config")]:
+        result = cli("-w", str(workspace), *options, *command, env=env)
+        assert result.exit_code == 1, (command, result.output)
+        assert SECRET not in result.output, (command, result.output)
+        assert shape in result.output, (command, result.output)
+        assert origin.get(source, "DATABASE_URL (.env file)") in result.output, result.output
+
+
+@pytest.mark.parametrize("line", [SECRET, f"DATABASE_URL postgresql://u:{SECRET}@h/db"])
+def test_a_broken_dotenv_line_is_not_echoed(cli, workspace: Path, line: str) -> None:
+    (workspace / ".env").write_text(f"# settings\n{line}\n")
+    for command in [("config",), ("--json", "doctor"), ("--debug", "config")]:
+        result = cli("-w", str(workspace), *command)
+        assert result.exit_code == 1, (command, result.output)
+        assert SECRET not in result.output, (command, result.output)
+        assert ".env, line 2: expected KEY=VALUE" in result.output, result.output
