@@ -453,14 +453,15 @@ class Migrator:
         from alembic.runtime.environment import EnvironmentContext
         from alembic.util import CommandError
 
-        if set(self.current_heads()) != set(self.head_ids()):
-            raise CommandError("Target database is not up to date.")
+        self.current_heads()
         config = self.config()
         config.cmd_opts.autogenerate = True
         script = self.script
         diffs: list[Any] = []
 
-        def compare(_heads: Any, context: Any) -> list[Any]:
+        def compare(heads: Any, context: Any) -> list[Any]:  # the checks `alembic check` makes
+            if set(script.get_revisions(heads)) != set(script.get_revisions("heads")):
+                raise CommandError("Target database is not up to date.")
             metadata = context.opts.get("target_metadata")
             if metadata is None:
                 raise CommandError(
