@@ -1,6 +1,9 @@
 # Two commands on a fresh machine: `make demo` and `make test`.
+# The same on the lowest versions pyproject.toml allows (CI runs both):
+#   make test VENV=.venv-lowest CONSTRAINTS=constraints-lowest.txt
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
+CONSTRAINTS ?=
 BIN := $(VENV)/bin
 
 .PHONY: demo test lint bench clean
@@ -9,8 +12,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]' $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 	touch $@
 
 demo: $(VENV)/.installed
@@ -26,4 +29,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf .venv .venv-lowest *.egg-info .pytest_cache

@@ -146,7 +146,7 @@ WorkspaceOption = Annotated[
         "-w",
         "--workspace",
         envvar="MIGTUTOR_WORKSPACE",
-        help="Workspace directory (default: the current directory).",
+        help="Workspace directory (default: the nearest one with alembic.ini, here or above).",
         show_default=False,
     ),
 ]
@@ -178,8 +178,10 @@ def main(
 ) -> None:
     """Learn database migrations with Alembic: guided lessons, checked at every step."""
     render.configure(no_color=no_color)
+    from migtutor.workspace import default_workspace  # the nearest one upward, as git does
+
     ctx.obj = State(
-        workspace=(workspace or Path.cwd()).resolve(),
+        workspace=(workspace or default_workspace()).resolve(),
         database_url=database_url,
         json=json_output,
         debug=debug,
@@ -204,7 +206,8 @@ def init(
     """Create a workspace: alembic.ini, migrations/, app/models.py, .env.example."""
     from migtutor.workspace import init_workspace
 
-    target = (directory or state(ctx).workspace).resolve()
+    given = directory or ctx.find_root().params.get("workspace")  # else here, not the one above
+    target = Path(given or Path.cwd()).resolve()
     result = init_workspace(target, force=force)
     if state(ctx).json:
         render.emit_json({"workspace": str(result.workspace), "written": result.written})

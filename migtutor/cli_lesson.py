@@ -206,14 +206,14 @@ def hint(ctx: typer.Context) -> None:
 def solution(ctx: typer.Context) -> None:
     """The reference solution of the step you are on (try it yourself first)."""
     from migtutor import render_lessons
-    from migtutor.lessons import repo_root
+    from migtutor.course_files import course_root
 
     lessons, progress = _course(ctx)
     lesson, step = _current(lessons, progress)
     if step is None:
         render_lessons.finished(lessons)
         return
-    render_lessons.solution(lesson, step, repo_root())
+    render_lessons.solution(lesson, step, course_root())
 
 
 @lesson_app.command()
@@ -257,7 +257,7 @@ def reset(
 def lint(ctx: typer.Context) -> None:
     """Validate every lesson file; exit 1 naming the file and key of each problem."""
     from migtutor import render
-    from migtutor.lessons import lessons_dir
+    from migtutor.course_files import lessons_dir
     from migtutor.lessons import lint as lint_lessons
 
     directory = lessons_dir()

@@ -1,7 +1,8 @@
 """Lesson files: where they are, how they are read, and what makes one valid.
 
-Lessons are data: one TOML file per lesson, `lessons/NN-slug.toml` at the repository root (or in
-MIGTUTOR_LESSONS_DIR), numbered 01, 02, ... without gaps. A file holds:
+Lessons are data: one TOML file per lesson, `lessons/NN-slug.toml` of the course (see
+`migtutor.course_files`) or in MIGTUTOR_LESSONS_DIR, numbered 01, 02, ... without gaps. A file
+holds:
 
     title = "Your first revision: the posts table"   # required
     goal = "Why this lesson matters."                # required
@@ -10,7 +11,7 @@ MIGTUTOR_LESSONS_DIR), numbered 01, 02, ... without gaps. A file holds:
     text = "Markdown, shown with Rich"               # required
     command = 'migtutor revision -m "..."'           # what the learner types (optional)
     code = "..."                                     # what to write in the revision (optional)
-    solution = "migrations/versions/....py"          # reference file (optional), from the root
+    solution = "migrations/versions/....py"          # reference file (optional), in the course
     hint = "..."                                     # required
     mistakes = [{ error = "...", explain = "..." }]  # an error text and what it means (optional)
 
@@ -21,8 +22,8 @@ Unknown keys, wrong types and malformed check values are errors naming the file 
 
 Public API (used by `migtutor lesson ...`, reset and the demo):
 
-- `lessons_dir() -> Path`, `repo_root() -> Path`: where the lesson files and the reference
-  migrations live.
+- `lessons_dir() -> Path` (from `migtutor.course_files`, which knows where the course's files
+  are, installed or in a checkout): the lesson files.
 - `load_lessons(directory=None) -> list[Lesson]`, `load_lesson(path) -> Lesson`: lessons,
   validated; a malformed file raises `LessonFileError` naming the file and the key.
 - `lint(directory=None) -> list[str]`: every problem of every lesson file ([] when all good).
@@ -33,13 +34,13 @@ Importing this module imports neither SQLAlchemy nor Alembic.
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from migtutor.course_files import course_root, lessons_dir
 from migtutor.errors import MigtutorError
 
 TYPE_FAMILIES = ("integer", "string", "timestamp", "boolean", "numeric", "date")
@@ -80,24 +81,6 @@ class Lesson:
     path: Path
 
 
-def lessons_dir() -> Path:
-    """The lessons/ directory: beside the package in a source checkout, or MIGTUTOR_LESSONS_DIR."""
-    override = os.environ.get("MIGTUTOR_LESSONS_DIR")
-    directory = Path(override) if override else Path(__file__).resolve().parent.parent / "lessons"
-    if not directory.is_dir():
-        raise MigtutorError(
-            f"The lessons directory {directory} is missing. migtutor reads its lessons from the "
-            "lessons/ folder of its source checkout: install it with `pip install -e .` from "
-            "the repository, or set MIGTUTOR_LESSONS_DIR to a folder of lesson files."
-        )
-    return directory
-
-
-def repo_root() -> Path:
-    """The source checkout holding lessons/ and the reference migrations/."""
-    return Path(__file__).resolve().parent.parent
-
-
 def load_lessons(directory: Path | None = None) -> list[Lesson]:
     """All lessons in order; raises LessonFileError for the first malformed file."""
     directory = directory or lessons_dir()
@@ -130,7 +113,7 @@ def lint(directory: Path | None = None) -> list[str]:
         if lesson.number != expected:
             problems.append(f"{path.name}: expected number {expected:02d} (no gaps allowed).")
         for step in lesson.steps:
-            if step.solution and not (repo_root() / step.solution).is_file():
+            if step.solution and not (course_root() / step.solution).is_file():
                 problems.append(
                     f"{path.name}: steps[{step.number - 1}].solution: no file {step.solution}."
                 )

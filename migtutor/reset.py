@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from migtutor.course_files import course_root, reference_ini, reference_versions
 from migtutor.errors import MigtutorError
 from migtutor.locks import POSTGRES_ADVICE
 
@@ -77,25 +78,6 @@ REFERENCE_SCHEMAS: dict[str | None, dict[str, frozenset[str]]] = {
 
 
 # -- the course's reference scripts -------------------------------------------------------------
-
-
-def course_root() -> Path:
-    """The directory holding the course's alembic.ini and migrations/ (the project checkout)."""
-    root = Path(__file__).resolve().parent.parent
-    if not (root / "alembic.ini").is_file() or not (root / "migrations" / "versions").is_dir():
-        raise MigtutorError(
-            f"The course's reference revisions are not in {root} (alembic.ini and "
-            "migrations/versions/). Install migtutor from its source checkout (pip install -e .)."
-        )
-    return root
-
-
-def reference_ini() -> Path:
-    return course_root() / "alembic.ini"
-
-
-def reference_versions() -> Path:
-    return course_root() / "migrations" / "versions"
 
 
 def reference_file(revision: str) -> Path:

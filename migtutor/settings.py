@@ -3,8 +3,8 @@
 Order: the -d option; MIGTUTOR_DATABASE_URL; DATABASE_URL; the FastAPI course's parts
 (DATABASE_HOSTNAME, DATABASE_PORT, DATABASE_USERNAME, DATABASE_PASSWORD, DATABASE_NAME);
 else an SQLite file in the workspace. Each variable is read from the environment first, then
-from the workspace's `.env`. A URL's shape is checked, and its password masked, in urls.py.
-This module imports no database library.
+from the workspace's `.env` (where a relative SQLite path means a file in the workspace). A URL's
+shape is checked, and its password masked, in urls.py. This module imports no database library.
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ def resolve_database(
         if environ.get(key):
             return environ[key], f"{key} (environment)"
         if dotenv.get(key):
-            return dotenv[key], f"{key} ({dotenv_path.name} file)"
+            value = sqlite_beside(dotenv[key], workspace) if key in URL_KEYS else dotenv[key]
+            return value, f"{key} ({dotenv_path.name} file)"
         return None, ""
 
     for key in URL_KEYS:
@@ -107,6 +108,22 @@ def resolve_database(
 
     sqlite_path = (workspace / DEFAULT_SQLITE_FILE).resolve()
     return DatabaseSettings(f"sqlite:///{sqlite_path}", "default (SQLite file in the workspace)")
+
+
+def sqlite_beside(url: str, directory: Path) -> str:
+    """A relative SQLite path in a workspace's .env means a file in that workspace.
+
+    migtutor runs from anywhere inside the workspace, so the same .env line must name the same
+    file wherever it is read; a URL typed on the command line or exported in the shell stays
+    relative to the current directory, as SQLAlchemy reads it.
+    """
+    scheme, sep, rest = url.strip().partition("://")
+    if not (sep and scheme.startswith("sqlite") and rest.startswith("/")):
+        return url
+    path, mark, query = rest[1:].partition("?")
+    if not path or path == ":memory:" or path.startswith("file:") or Path(path).is_absolute():
+        return url
+    return f"{scheme}:///{(directory / path).resolve()}{mark}{query}"
 
 
 def _url_from_parts(parts: dict[str, tuple[str | None, str]]) -> str:

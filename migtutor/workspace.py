@@ -1,4 +1,10 @@
-"""`migtutor init`: lays out a learner's workspace, pre-wired for the course."""
+"""`migtutor init`: lays out a learner's workspace, pre-wired for the course; and finds one.
+
+A workspace is a directory holding `alembic.ini`. Without -w/MIGTUTOR_WORKSPACE, migtutor uses
+the nearest one at or above the current directory, as git finds its repository
+(`find_workspace`), so every command works from anywhere inside it; `init` refuses to lay out a
+second workspace inside an existing one unless told to (`--force`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from pathlib import Path
 
 from migtutor.errors import MigtutorError
 
+MARKER = "alembic.ini"
 LEARNER_MODELS_IMPORT = "from app.models import Base"
 COURSE_MODELS_IMPORT = "from migtutor.models import Base"
 
@@ -28,6 +35,21 @@ class InitResult:
     written: list[str]
 
 
+def find_workspace(start: Path) -> Path | None:
+    """The nearest directory at or above `start` that holds alembic.ini, or None."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        if (directory / MARKER).is_file():
+            return directory
+    return None
+
+
+def default_workspace() -> Path:
+    """The workspace around the current directory, or the current directory if there is none."""
+    cwd = Path.cwd().resolve()
+    return find_workspace(cwd) or cwd
+
+
 def template_text(name: str) -> str:
     return resources.files("migtutor").joinpath("templates", name).read_text(encoding="utf-8")
 
@@ -38,8 +60,17 @@ def render_env_py(models_import: str = LEARNER_MODELS_IMPORT) -> str:
 
 
 def init_workspace(directory: Path, force: bool = False) -> InitResult:
-    """Write the workspace files; refuse to overwrite any of them unless `force`."""
+    """Write the workspace files; refuse to overwrite any of them, or to nest a workspace
+    inside another, unless `force`."""
     directory = directory.resolve()
+    enclosing = None if directory.parent == directory else find_workspace(directory.parent)
+    if enclosing is not None and not (directory / MARKER).exists() and not force:
+        raise MigtutorError(
+            f"{directory} is inside the migtutor workspace {enclosing} (it has {MARKER}), and "
+            "every migtutor command run anywhere inside that folder already uses it. Nothing was "
+            f"written. Work in {enclosing} as it is, or create a new workspace outside it "
+            "(`migtutor init DIR` with a DIR elsewhere); add --force to nest one here anyway."
+        )
     existing = [name for name in LAYOUT if (directory / name).exists()]
     if existing and not force:
         raise MigtutorError(

@@ -187,6 +187,24 @@ def test_check_reports_drift_then_autogenerate_fixes_it(
     assert "No differences" in clean.stdout
 
 
+def test_check_refuses_a_database_behind_head_and_models_it_cannot_see(
+    cli, workspace: Path
+) -> None:
+    ws = ["-w", str(workspace)]
+    assert cli(*ws, "revision", "-m", "empty", "--rev-id", "e1").exit_code == 0
+    behind = cli(*ws, "check")
+    assert behind.exit_code == 1
+    assert "not at the head revision" in behind.stderr and "migtutor upgrade head" in behind.stderr
+
+    assert cli(*ws, "upgrade", "head").exit_code == 0
+    env_py = workspace / "migrations" / "env.py"
+    env_py.write_text(env_py.read_text().replace("= Base.metadata", "= None"))
+    blind = cli(*ws, "check")
+    assert blind.exit_code == 1
+    assert "env.py has no target_metadata" in blind.stderr
+    assert "Traceback" not in blind.output
+
+
 def test_branches_heads_and_merge(cli, workspace: Path, database_url: str) -> None:
     ws = ["-w", str(workspace), "-d", database_url]
     cli(*ws, "revision", "-m", "root", "--rev-id", "r0")

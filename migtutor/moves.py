@@ -1,0 +1,159 @@
+"""Moving the database: the one workflow behind `upgrade`, `downgrade` and `redo`.
+
+- ``move(migrator, verb, target, ...) -> MoveReport``: under migtutor's lock, the plan (with
+  `explain`), one reading of the schema that serves both the data-loss guard and the diff shown
+  afterwards, the guard, the move itself, and the schema changes it made.
+- ``redo(migrator, steps, ...) -> RedoReport``: down `steps` revisions and up again to where the
+  database was, under one lock, guarded the same way: a learner's best test that a downgrade
+  really reverses its upgrade (the schema after should equal the schema before).
+
+The person is reached through `MoveEvents` callbacks (show the plan, ask about a loss, say that
+another migration holds the lock); without them the workflow never asks, and a move that would
+destroy data is refused. This module prints nothing: it returns plain data to render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from migtutor.errors import MigtutorError
+
+if TYPE_CHECKING:
+    from migtutor.explain import Plan
+    from migtutor.migrate import Migrator, Outcome
+    from migtutor.safety import Loss
+    from migtutor.schema import Change, Schema
+
+
+@dataclass
+class MoveEvents:
+    """How the workflow reaches the person; each may be None (a script, no terminal)."""
+
+    on_plan: Callable[[Plan], None] | None = None  # show the plan before anything runs
+    # Show what would be lost and decide: return to go ahead, raise MigtutorError to refuse.
+    confirm_loss: Callable[[str, list[Loss]], None] | None = None
+    on_wait: Callable[[], None] | None = None  # another migration holds the lock
+
+
+@dataclass
+class MoveReport:
+    verb: str
+    outcome: Outcome
+    heads: list[str]
+    plan: Plan | None = None
+    losses: list[Loss] = field(default_factory=list)
+    changes: list[Change] | None = None  # None: not asked for
+
+
+@dataclass
+class RedoReport:
+    down: Outcome
+    up: Outcome
+    heads: list[str]
+    losses: list[Loss] = field(default_factory=list)
+    changes: list[Change] | None = None  # after down and up: empty when downgrade() reverses
+
+    @property
+    def revisions(self) -> list[str]:
+        return [step.revision for step in self.up.steps]
+
+
+def move(
+    migrator: Migrator,
+    verb: str,
+    target: str,
+    *,
+    explain: bool = False,
+    changes: bool = True,
+    database_option: str | None = None,
+    events: MoveEvents | None = None,
+) -> MoveReport:
+    """`upgrade` or `downgrade` to `target`, guarded, reporting what changed."""
+    events = events or MoveEvents()
+    with migrator.locked(on_wait=events.on_wait):
+        plan = None
+        if explain:
+            from migtutor.explain import plan_move
+
+            plan = plan_move(migrator, verb, target, database_option)
+            if events.on_plan is not None:
+                events.on_plan(plan)
+        before = _schema(migrator, row_counts=True)
+        losses = _guard(migrator, verb, target, before, events)
+        outcome = migrator.upgrade(target) if verb == "upgrade" else migrator.downgrade(target)
+        found = _changes(migrator, before) if changes else None
+    return MoveReport(verb, outcome, migrator.head_ids(), plan, losses, found)
+
+
+def redo(
+    migrator: Migrator,
+    steps: int = 1,
+    *,
+    changes: bool = True,
+    events: MoveEvents | None = None,
+) -> RedoReport:
+    """Down `steps` revisions, then up again to the revision the database was at."""
+    if steps < 1:
+        raise MigtutorError(f"redo needs a number of revisions of 1 or more, not {steps}.")
+    events = events or MoveEvents()
+    with migrator.locked(on_wait=events.on_wait):
+        current = migrator.current_heads()
+        if not current:
+            raise MigtutorError(
+                "Nothing to redo: no revision is applied yet. Run `migtutor upgrade head` first."
+            )
+        if len(current) > 1:
+            raise MigtutorError(
+                f"The database is at several revisions ({', '.join(current)}): redo works on "
+                "one chain. Downgrade and upgrade the branch you mean by its revision id."
+            )
+        applied = [r for r in migrator.revisions(f"base:{current[0]}")]
+        if steps > len(applied):
+            raise MigtutorError(
+                f"redo {steps} would go below the first revision: only {len(applied)} "
+                f"revision(s) are applied. Use a number up to {len(applied)}."
+            )
+        before = _schema(migrator, row_counts=True)
+        target = f"-{steps}"
+        losses = _guard(migrator, "downgrade", target, before, events)
+        down = migrator.downgrade(target)
+        up = migrator.upgrade(current[0])
+        found = _changes(migrator, before) if changes else None
+    return RedoReport(down, up, migrator.head_ids(), losses, found)
+
+
+def _schema(migrator: Migrator, row_counts: bool) -> Schema:
+    from migtutor.schema import snapshot
+
+    return snapshot(migrator.connection, row_counts=row_counts)
+
+
+def _changes(migrator: Migrator, before: Schema) -> list[Change]:
+    from migtutor.schema import diff
+
+    return diff(before, _schema(migrator, row_counts=False))
+
+
+def _guard(
+    migrator: Migrator, verb: str, target: str, before: Schema, events: MoveEvents
+) -> list[Loss]:
+    """The data the move would destroy, accepted by the person (or refused)."""
+    from migtutor.safety import preview_loss
+
+    losses = preview_loss(migrator, verb, target, before)
+    if not losses:
+        return []
+    if events.confirm_loss is None:
+        raise DataLossRefused(verb)
+    events.confirm_loss(verb, losses)
+    return losses
+
+
+class DataLossRefused(MigtutorError):
+    def __init__(self, verb: str) -> None:
+        super().__init__(
+            f"Refusing to {verb}: it would destroy data, and nobody was asked. Nothing was "
+            "changed."
+        )
