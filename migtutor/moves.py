@@ -154,6 +154,5 @@ def _guard(
 class DataLossRefused(MigtutorError):
     def __init__(self, verb: str) -> None:
         super().__init__(
-            f"Refusing to {verb}: it would destroy data, and nobody was asked. Nothing was "
-            "changed."
+            f"Refusing to {verb}: it would destroy data, and nobody was asked. Nothing was changed."
         )

@@ -1,4 +1,4 @@
-"""Rich views of migtutor's data. Only this module and cli.py print."""
+"""Rich views of migtutor's data. Only this module, views.py and the command line print."""
 
 from __future__ import annotations
 
@@ -55,19 +55,19 @@ def emit_json(data: Any) -> None:
 
 
 def error(message: str) -> None:
-    console(stderr=True).print(f"[bold red]Error:[/] {_escape(message)}")
+    console(stderr=True).print(f"[bold red]Error:[/] {escape(message)}")
 
 
 def warning(message: str) -> None:
-    console(stderr=True).print(f"[bold yellow]Warning:[/] {_escape(message)}")
+    console(stderr=True).print(f"[bold yellow]Warning:[/] {escape(message)}")
 
 
 def note(message: str) -> None:
-    console(stderr=True).print(f"[dim]{_escape(message)}[/]")
+    console(stderr=True).print(f"[dim]{escape(message)}[/]")
 
 
 def line(message: str = "", style: str | None = None) -> None:
-    console().print(_escape(message), style=style)
+    console().print(escape(message), style=style)
 
 
 def markup(message: str) -> None:
@@ -84,7 +84,8 @@ def table(columns: list[tuple[str, str]], rows: list[list[str]], stderr: bool = 
     print_table(console(stderr), columns, rows)
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
+    """Text shown as it is inside Rich markup (its square brackets are not markup)."""
     from migtutor.plain_console import escape  # rich.markup.escape, without importing Rich
 
     return escape(text)
@@ -110,7 +111,7 @@ def revision_label(rev: Revision) -> str:
     tags = revision_tags(rev)
     return (
         f"[yellow]{down}[/] -> [bold yellow]{rev.revision}[/] {tags}"
-        f"{' ' if tags else ''}{_escape(rev.title)}"
+        f"{' ' if tags else ''}{escape(rev.title)}"
     )
 
 
@@ -121,14 +122,14 @@ def revisions(revs: list[Revision], verbose: bool = False) -> None:
     for rev in revs:
         markup(revision_label(rev))
         if verbose:
-            markup(f"    [dim]file:[/] {_escape(rev.path)}")
+            markup(f"    [dim]file:[/] {escape(rev.path)}")
             if rev.branch_labels:
                 markup(f"    [dim]branch labels:[/] {', '.join(rev.branch_labels)}")
             if rev.depends_on:
                 markup(f"    [dim]depends on:[/] {', '.join(rev.depends_on)}")
             more = rev.doc.strip().splitlines()[1:]
             for doc_line in more[:DOC_LINES]:
-                markup(f"    {_escape(doc_line[:DOC_WIDTH])}")
+                markup(f"    {escape(doc_line[:DOC_WIDTH])}")
             if len(more) > DOC_LINES:
                 markup(f"    [dim]... {len(more) - DOC_LINES} more lines in the file[/]")
 
@@ -157,7 +158,7 @@ def outcome(verb: str, result: Outcome, heads: list[str]) -> None:
         source = ", ".join(step.from_revisions) or "<base>"
         dest = ", ".join(step.to_revisions) or "<base>"
         kind = "stamp" if step.is_stamp else ("upgrade" if step.is_upgrade else "downgrade")
-        markup(f"[bold]{kind}[/] {source} -> {dest}, {_escape(step.title)}")
+        markup(f"[bold]{kind}[/] {source} -> {dest}, {escape(step.title)}")
     where(result.current, heads)
 
 
@@ -170,9 +171,9 @@ def where(current_ids: list[str], heads: list[str]) -> None:
 
 
 def settings(database: DatabaseSettings, workspace: str) -> None:
-    markup(f"[bold]Workspace:[/]     {_escape(workspace)}")
-    markup(f"[bold]Database URL:[/]  {_escape(database.masked_url)}")
-    markup(f"[bold]Source:[/]        {_escape(database.source)}")
+    markup(f"[bold]Workspace:[/]     {escape(workspace)}")
+    markup(f"[bold]Database URL:[/]  {escape(database.masked_url)}")
+    markup(f"[bold]Source:[/]        {escape(database.source)}")
 
 
 def code(source: str, path: str) -> None:

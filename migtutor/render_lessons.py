@@ -29,7 +29,7 @@ def lesson_list(lessons: list[Lesson], progress: Progress) -> None:
     rows = [
         [
             str(lesson.number),
-            render._escape(lesson.title),
+            render.escape(lesson.title),
             _STATUS[progress.status(lesson)],
             f"{progress.steps_done(lesson)}/{len(lesson.steps)}",
         ]
@@ -53,16 +53,16 @@ def step_page(lesson: Lesson, step: Step, total_lessons: int) -> None:
 
     console = render.console()
     title = (
-        f"Lesson {lesson.number}/{total_lessons}: {render._escape(lesson.title)}"
+        f"Lesson {lesson.number}/{total_lessons}: {render.escape(lesson.title)}"
         f" - step {step.number} of {len(lesson.steps)}"
     )
     console.print(Rule(f"[bold]{title}[/]", align="left"))
     if step.number == 1:
-        render.markup(f"[bold]Goal:[/] {render._escape(_flat(lesson.goal))}\n")
+        render.markup(f"[bold]Goal:[/] {render.escape(_flat(lesson.goal))}\n")
     console.print(Markdown(step.text.strip()), soft_wrap=False)
     if step.command:
         render.markup("\n[bold]Run:[/]")
-        render.markup(f"  [bold cyan]{render._escape(step.command.strip())}[/]")
+        render.markup(f"  [bold cyan]{render.escape(step.command.strip())}[/]")
     if step.code:
         render.markup("\n[bold]Write:[/]")
         code(step.code)
@@ -94,7 +94,7 @@ def check_passed(lesson: Lesson, step: Step) -> None:
 
 
 def lesson_completed(lesson: Lesson) -> None:
-    render.markup(f"[bold green]Lesson {lesson.number} ({render._escape(lesson.title)}) done.[/]")
+    render.markup(f"[bold green]Lesson {lesson.number} ({render.escape(lesson.title)}) done.[/]")
 
 
 def check_failed(lesson: Lesson, step: Step, problems: list[str]) -> None:
@@ -103,8 +103,8 @@ def check_failed(lesson: Lesson, step: Step, problems: list[str]) -> None:
         f"{len(problems)} unmet expectation{'s' if len(problems) != 1 else ''}:"
     )
     for problem in problems:
-        render.console().print(f"  [red]-[/] {render._escape(problem)}", soft_wrap=True)
-    render.markup(f"\n[bold]Hint:[/] {render._escape(_flat(step.hint))}")
+        render.console().print(f"  [red]-[/] {render.escape(problem)}", soft_wrap=True)
+    render.markup(f"\n[bold]Hint:[/] {render.escape(_flat(step.hint))}")
     render.line("Fix it, then run `migtutor lesson check` again.")
 
 
@@ -114,17 +114,17 @@ def hint(lesson: Lesson, step: Step) -> None:
     if step.mistakes:
         render.markup("\n[bold]Common mistakes:[/]")
         for mistake in step.mistakes:
-            render.markup(f"  [yellow]{render._escape(mistake.error)}[/]")
+            render.markup(f"  [yellow]{render.escape(mistake.error)}[/]")
             render.line(f"    {_flat(mistake.explain)}")
 
 
 def solution(lesson: Lesson, step: Step, root: Path) -> None:
     render.markup(f"[bold]Solution for lesson {lesson.number}, step {step.number}:[/]")
     if step.command:
-        render.markup(f"  [bold cyan]{render._escape(step.command.strip())}[/]")
+        render.markup(f"  [bold cyan]{render.escape(step.command.strip())}[/]")
     if step.solution:
         source = (root / step.solution).read_text(encoding="utf-8")
-        render.markup(f"\n[dim]From the course's reference: {render._escape(step.solution)}[/]")
+        render.markup(f"\n[dim]From the course's reference: {render.escape(step.solution)}[/]")
         if "def upgrade()" in source:  # the functions only: the file keeps its own ids
             source = source[source.index("def upgrade()") :]
         code(source)

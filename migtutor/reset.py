@@ -15,7 +15,7 @@ reference revision, so, unless told to keep them, reset moves the learner's file
 `migrations/versions/` into `.migtutor/backup/versions-N/` (nothing is deleted) and copies in the
 reference revisions that the database now has.
 
-This module prints nothing: it returns plain data for `cli_instructor` to render.
+This module prints nothing: it returns plain data for the command line to render.
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """Typer's start-up costs, avoided: Pydantic for plain options, building unused commands.
 
-`LeanTyper` (at the end) builds only the Click command that runs.
+The one module that touches Typer's internals. `make_app(**options)` is the app: a `LeanTyper`
+(at the end), which builds only the Click command that runs, and `prime()` (called by the app's
+group) gives plain options a converter without Pydantic. Both fall back to Typer's own way
+whenever its internals are not the expected ones, and `MIGTUTOR_PLAIN_TYPER=1` turns both off
+(CI runs the suite that way too, so the fallback is tested).
 
 Typer 0.29 converts every parameter value it processes (even a `None` default, e.g. of the
 `--help` option) through a Pydantic `TypeAdapter`, built on first use. Importing Pydantic and
@@ -14,6 +18,7 @@ nothing.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,14 +33,32 @@ except ImportError:  # pragma: no cover - depends on the installed Typer
     RuntimeParam = None  # type: ignore[assignment,misc]
 
 
+def plain_typer() -> bool:
+    """True when Typer runs as it comes: no lean start-up (MIGTUTOR_PLAIN_TYPER=1)."""
+    return os.environ.get("MIGTUTOR_PLAIN_TYPER") == "1"
+
+
+def make_app(**options: Any) -> typer.Typer:
+    """The application object: lean unless MIGTUTOR_PLAIN_TYPER=1."""
+    return typer.Typer(**options) if plain_typer() else LeanTyper(**options)
+
+
 def prime(command: Any, ctx: Any) -> None:
     """Give `command`'s parameters, and those of its subcommands, Pydantic-free coercion.
 
     `ctx` is the root context: it creates (and each command caches) the `--help` options, which
-    Typer would otherwise also convert through Pydantic.
+    Typer would otherwise also convert through Pydantic. Any surprise in Typer's internals
+    leaves the parameters to Typer's own conversion.
     """
-    if RuntimeParam is None:
+    if RuntimeParam is None or plain_typer():
         return  # pragma: no cover
+    try:
+        _prime(command, ctx)
+    except Exception:  # a reshaped internal: Typer's own (slower) conversion still works
+        return
+
+
+def _prime(command: Any, ctx: Any) -> None:
     params = list(getattr(command, "params", ()))
     help_option = command.get_help_option(ctx) if hasattr(command, "get_help_option") else None
     for param in [*params, help_option]:
@@ -46,7 +69,7 @@ def prime(command: Any, ctx: Any) -> None:
             parameter_info=descriptor.parameter_info, annotation=descriptor.annotation
         )
     for sub in (getattr(command, "commands", None) or {}).values():
-        prime(sub, ctx)
+        _prime(sub, ctx)
 
 
 if RuntimeParam is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from migtutor import render
+from migtutor.render import escape
 
 if TYPE_CHECKING:
     from migtutor.doctor import Finding
@@ -15,12 +16,6 @@ if TYPE_CHECKING:
     from migtutor.migrate import Revision
     from migtutor.safety import Loss
     from migtutor.schema import Change, Schema, Table
-
-
-def _escape(text: str) -> str:
-    from migtutor.plain_console import escape  # rich.markup.escape, without importing Rich
-
-    return escape(text)
 
 
 # -- graph ---------------------------------------------------------------------------------------
@@ -37,13 +32,13 @@ def graph(revisions: list[Revision], current_known: bool = True) -> None:
     for row in rows:
         prefix = row.prefix.ljust(width)
         if row.revision is None:
-            render.markup(f"[magenta]{_escape(row.prefix)}[/]")
+            render.markup(f"[magenta]{escape(row.prefix)}[/]")
             continue
         rev = row.revision
         tags = render.revision_tags(rev)
         render.markup(
-            f"[magenta]{_escape(prefix)}[/] [bold yellow]{_escape(render.short(rev.revision))}[/]"
-            f" {tags}{' ' if tags else ''}{_escape(rev.title)}"
+            f"[magenta]{escape(prefix)}[/] [bold yellow]{escape(render.short(rev.revision))}[/]"
+            f" {tags}{' ' if tags else ''}{escape(rev.title)}"
         )
     if not any(rev.is_current for rev in revisions):
         if current_known:
@@ -77,7 +72,7 @@ def table(tbl: Table) -> None:
 
     foreign = {column: fk for fk in tbl.foreign_keys for column in fk.columns}
     unique = {u.columns[0] for u in tbl.unique if len(u.columns) == 1}
-    title = f"[bold]{_escape(tbl.name)}[/] [dim]({_rows(tbl.row_count)})[/]"
+    title = f"[bold]{escape(tbl.name)}[/] [dim]({_rows(tbl.row_count)})[/]"
     if tbl.name == "alembic_version":
         title += " [dim]Alembic's record of the applied revision[/]"
     view = RichTable(title=title, title_justify="left", show_edge=True, header_style="bold")
@@ -93,11 +88,11 @@ def table(tbl: Table) -> None:
             fk = foreign[column.name]
             keys.append(f"FK -> {fk.referred_table}.{', '.join(fk.referred_columns)}")
         view.add_row(
-            _escape(column.name),
-            _escape(column.type),
+            escape(column.name),
+            escape(column.type),
             "NULL" if column.nullable else "NOT NULL",
-            _escape(column.default or ""),
-            _escape(" ".join(keys)),
+            escape(column.default or ""),
+            escape(" ".join(keys)),
         )
     render.console().print(view)
     constraints = []
@@ -114,7 +109,7 @@ def table(tbl: Table) -> None:
     for ix in tbl.indexes:
         constraints.append((f"{ix.name}: " if ix.name else "") + ix.describe())
     for text in constraints:
-        render.markup(f"  [dim]{_escape(text)}[/]")
+        render.markup(f"  [dim]{escape(text)}[/]")
     render.line()
 
 
@@ -126,7 +121,7 @@ def changes(items: list[Change]) -> None:
     render.markup("[bold]Schema changes:[/]")
     colour = {"add": "green", "remove": "red", "modify": "yellow"}
     for change in items:
-        render.markup(f"  [{colour[change.action]}]{_escape(str(change))}[/]")
+        render.markup(f"  [{colour[change.action]}]{escape(str(change))}[/]")
 
 
 # -- safety --------------------------------------------------------------------------------------
@@ -136,7 +131,7 @@ def losses(items: list[Loss], verb: str) -> None:
     console = render.console(stderr=True)
     console.print(f"[bold yellow]This {verb} destroys data:[/]")
     for loss in items:
-        console.print(f"  [red]{_escape(loss.text)}[/]")
+        console.print(f"  [red]{escape(loss.text)}[/]")
 
 
 # -- explain -------------------------------------------------------------------------------------
@@ -149,7 +144,7 @@ def plan(p: Plan) -> None:
         render.markup("[bold]Plain Alembic:[/]")
         render.line(f"  {p.command}")
     if p.note:
-        render.markup(f"  [dim]{_escape(p.note)}[/]")
+        render.markup(f"  [dim]{escape(p.note)}[/]")
     if p.steps:
         render.markup("[bold]Revisions, in the order they run:[/]")
         for number, step in enumerate(p.steps, start=1):
@@ -158,10 +153,10 @@ def plan(p: Plan) -> None:
         render.line("No revision to run: the database is already there.")
     if p.sql:
         source = p.sql_command if p.sql_command.startswith("a ") else f"from `{p.sql_command}`"
-        render.markup(f"[bold]The SQL[/] ({_escape(source)}):")
+        render.markup(f"[bold]The SQL[/] ({escape(source)}):")
         render.console().print(Syntax(p.sql.strip(), "sql", theme="ansi_dark"))
     elif p.sql_command:
-        render.markup(f"[dim]No SQL shown: {_escape(p.sql_command)}[/]")
+        render.markup(f"[dim]No SQL shown: {escape(p.sql_command)}[/]")
     render.line()
 
 
@@ -175,9 +170,9 @@ def findings(items: list[Finding]) -> None:
         "problem": "[bold red]problem[/]",
     }
     for finding in items:
-        render.markup(f"{icon[finding.level]}  {_escape(finding.message)}")
+        render.markup(f"{icon[finding.level]}  {escape(finding.message)}")
         if finding.fix:
-            render.markup(f"         [bold]fix:[/] {_escape(finding.fix)}")
+            render.markup(f"         [bold]fix:[/] {escape(finding.fix)}")
     problems = sum(1 for finding in items if finding.level == "problem")
     if problems:
         render.markup(f"\n[bold red]{problems} problem{'s' if problems > 1 else ''} found.[/]")

@@ -34,7 +34,7 @@ print("\\n@@modules " + json.dumps({"exit": code, "modules": names}))
 """
 
 NO_DATABASE_COMMANDS = [["--help"], ["--version"], ["config"], ["--json", "config"]]
-if importlib.util.find_spec("migtutor.cli_lesson") is not None:  # the lesson engine (issue 3)
+if importlib.util.find_spec("migtutor.cli.lesson") is not None:  # the lesson engine (issue 3)
     NO_DATABASE_COMMANDS += [["lesson", "list"], ["lesson", "show"], ["lesson", "hint"]]
 
 
@@ -72,7 +72,7 @@ def test_help_version_and_config_import_neither_pydantic_nor_rich(
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("migtutor.cli_lesson") is None, reason="no lesson commands yet"
+    importlib.util.find_spec("migtutor.cli.lesson") is None, reason="no lesson commands yet"
 )
 def test_lesson_list_prints_its_table_without_rich(workspace: Path) -> None:
     assert "rich" not in imported(workspace, "lesson", "list")

@@ -75,7 +75,7 @@ def test_style_and_renderables() -> None:
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("migtutor.cli_lesson") is None, reason="no lesson commands yet"
+    importlib.util.find_spec("migtutor.cli.lesson") is None, reason="no lesson commands yet"
 )
 def test_an_integer_argument_is_still_checked(cli) -> None:
     result = cli("lesson", "show", "abc")

@@ -8,9 +8,11 @@ start fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from migtutor.cli.context import state as _state
 
 if TYPE_CHECKING:
     from migtutor.lessons import Lesson, Step
@@ -21,16 +23,6 @@ lesson_app = typer.Typer(
     invoke_without_command=True,
     rich_markup_mode=None,
 )
-
-
-def _state(ctx: typer.Context) -> Any:
-    """The global options (migtutor.cli.State) set by the main callback."""
-    obj = ctx.find_root().obj
-    if obj is None:
-        from migtutor.cli import State
-
-        obj = State()
-    return obj
 
 
 def _course(ctx: typer.Context) -> tuple[list[Lesson], Progress]:
@@ -228,7 +220,7 @@ def goto(
     lesson = _pick(lessons, number)
     progress.lesson, progress.step = lesson.number, 0
     _save(ctx, progress)
-    render.markup(f"[green]Now at lesson {lesson.number}:[/] {render._escape(lesson.title)}\n")
+    render.markup(f"[green]Now at lesson {lesson.number}:[/] {render.escape(lesson.title)}\n")
     render_lessons.step_page(lesson, lesson.steps[0], len(lessons))
 
 
@@ -248,7 +240,7 @@ def reset(
     progress.completed = [n for n in progress.completed if n != lesson.number]
     _save(ctx, progress)
     render.markup(
-        f"Lesson {lesson.number} ({render._escape(lesson.title)}) starts over at step 1. "
+        f"Lesson {lesson.number} ({render.escape(lesson.title)}) starts over at step 1. "
         "Your database and revision files are unchanged: `migtutor reset` rewinds those."
     )
 
@@ -272,3 +264,7 @@ def lint(ctx: typer.Context) -> None:
         render.markup(f"[green]All {count} lesson files in {directory} are valid.[/]")
     if problems:
         raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(lesson_app, name="lesson")

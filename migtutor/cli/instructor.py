@@ -1,54 +1,31 @@
-"""Commands for instructors and demos: `reset`, `class ...` and `demo` (issue 5).
+"""Commands for instructors and demos: `reset`, `sync` and `demo`.
 
-`register(app)` adds them to the Typer app; cli.py calls it once. Only typer and the standard
-library are imported at the top: the work happens in reset.py, classroom.py and demo.py.
+`register(app)` adds them to the app. Only typer and the standard library are imported at the
+top: the work happens in reset.py, sync.py and demo.py.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from migtutor import render
-from migtutor.errors import MigtutorError
+from migtutor.cli.context import confirm_or_refuse
+from migtutor.cli.context import interactive as on_a_terminal
+from migtutor.cli.context import state as _state
 from migtutor.urls import require_local
 
 if TYPE_CHECKING:
-    from migtutor.cli import State
     from migtutor.locks import Blocker
     from migtutor.reset import FilePlan, Inventory, ResetOutcome, Target
-
-
-def _state(ctx: typer.Context) -> State:
-    from migtutor.cli import state
-
-    return state(ctx)
 
 
 def _rows(count: int | None) -> str:
     if count is None:
         return "rows unknown"
     return f"{count} row" + ("" if count == 1 else "s")
-
-
-def _interactive() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()
-
-
-def confirm_or_refuse(question: str, yes: bool, refusal: str) -> None:
-    """Ask on a terminal; without one (and without --yes) refuse with `refusal`."""
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise MigtutorError(
-            f"{refusal} Nothing was changed. There is no terminal to ask for confirmation on: "
-            "run the command again with --yes to go ahead."
-        )
-    if not typer.confirm(question, default=False, err=True):
-        raise MigtutorError("Cancelled: nothing was changed.")
 
 
 # -- reset ---------------------------------------------------------------------------------------
@@ -151,7 +128,7 @@ def sync(ctx: typer.Context) -> None:
         render.line(f"In step: the database is at {where}, which your files define.")
         return
     render.markup(
-        f"[green]Workspace in step with the database[/] at {render_escape(outcome.target.label)}."
+        f"[green]Workspace in step with the database[/] at {render.escape(outcome.target.label)}."
     )
     if outcome.files is not None:
         show_file_plan(outcome.files, planned=False)
@@ -178,7 +155,7 @@ def _refusal(found: Inventory) -> str:
 def show_reset_plan(where: str, target: Target, found: Inventory, files: FilePlan | None) -> None:
     from migtutor.reset import REFERENCE_IDS
 
-    render.markup(f"[bold]Reset[/] {render_escape(where)} to {render_escape(target.label)}.")
+    render.markup(f"[bold]Reset[/] {render.escape(where)} to {render.escape(target.label)}.")
     if not found.current:
         render.line("It records no revision now (no alembic_version row).")
     for rev in found.current:
@@ -222,12 +199,6 @@ def show_file_plan(files: FilePlan, planned: bool) -> None:
         render.line(f"Revision files: {copy} the reference {names} into {files.versions}.")
 
 
-def render_escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
-
-
 def show_reset_outcome(outcome: ResetOutcome) -> None:
     from migtutor.migrate import TITLE_WIDTH, headline
     from migtutor.reset import LESSON_COUNT
@@ -237,7 +208,7 @@ def show_reset_outcome(outcome: ResetOutcome) -> None:
         render.line("Removed: " + ", ".join(f"{t.name} ({_rows(t.rows)})" for t in removed))
     for applied in outcome.applied:
         title = headline(applied.message, TITLE_WIDTH)
-        render.markup(f"[bold]upgrade[/] {applied.revision}, {render_escape(title)}")
+        render.markup(f"[bold]upgrade[/] {applied.revision}, {render.escape(title)}")
     if outcome.seeded:
         render.line(
             "Sample data: " + ", ".join(f"{n} {table}" for table, n in outcome.seeded.items())
@@ -250,239 +221,8 @@ def show_reset_outcome(outcome: ResetOutcome) -> None:
     elif lesson is not None:
         render.line(f"Lesson progress: lesson {lesson} is next (`migtutor lesson show`).")
     render.markup(
-        f"[green]The database is now at[/] [bold]{render_escape(outcome.target.label)}[/]."
+        f"[green]The database is now at[/] [bold]{render.escape(outcome.target.label)}[/]."
     )
-
-
-# -- class ---------------------------------------------------------------------------------------
-
-class_app = typer.Typer(
-    help="Class databases on a PostgreSQL server: one database and login role per student.",
-    no_args_is_help=True,
-)
-
-PrefixOption = Annotated[
-    str,
-    typer.Option("--prefix", help="Names are PREFIX_STUDENT (databases and roles)."),
-]
-RosterArgument = Annotated[
-    Path,
-    typer.Argument(help="A text file with one student name per line.", show_default=False),
-]
-
-
-@class_app.command("create")
-def class_create(
-    ctx: typer.Context,
-    roster: RosterArgument,
-    prefix: PrefixOption = "class",
-    credentials: Annotated[
-        Path | None,
-        typer.Option("--credentials", help="Write each student's URL here (mode 0600)."),
-    ] = None,
-    to: TargetOption = "base",
-) -> None:
-    """Create a database and a login role per student, granted only on their own database.
-
-    Each password is generated here and shown once (or written to --credentials FILE, readable
-    by you only); the server stores only a SCRAM verifier of it.
-    """
-    from migtutor import classroom
-    from migtutor import reset as resetting
-
-    st = _state(ctx)
-    students = classroom.read_roster(roster)
-    prefix = classroom.check_prefix(prefix)
-    target = resetting.parse_target(to)
-    if st.json and credentials is None:
-        raise MigtutorError(
-            "With --json, give --credentials FILE: passwords are never put into JSON output. "
-            "Nothing was created."
-        )
-    if credentials is not None:
-        classroom.check_writable(credentials)
-    try:
-        result = classroom.create_class(st.database, students, prefix, target)
-    except classroom.CreateFailed as failed:
-        # Students finished before the failure keep their passwords: hand them out.
-        if credentials is not None:
-            classroom.write_credentials(credentials, failed.done.accounts)
-        elif not st.json:
-            _show_created(failed.done, target, None)
-        raise
-    if credentials is not None:
-        classroom.write_credentials(credentials, result.accounts)
-    if st.json:
-        render.emit_json(
-            {
-                "prefix": prefix,
-                "target": target.spec,
-                "credentials": str(credentials),
-                "students": [a.to_json() for a in result.accounts],
-                "warnings": result.warnings,
-            }
-        )
-        return
-    _show_created(result, target, credentials)
-
-
-def _show_created(result: Any, target: Target, credentials: Path | None) -> None:
-    for warning in result.warnings:
-        render.warning(warning)
-    for account in result.accounts:
-        if account.status == "exists":
-            render.line(f"{account.student}: {account.name} exists already, left as it is.")
-        elif account.status == "database re-created":
-            render.line(f"{account.student}: the database {account.name} was missing: re-created.")
-    issued = [a for a in result.accounts if a.url]
-    if not issued:
-        return
-    render.markup(
-        f"[green]Set up {len(issued)} student account(s)[/] at "
-        f"{render_escape(target.label)}, each with its own login role and database:"
-    )
-    if credentials is not None:
-        for account in issued:
-            render.line(f"  {account.student:<20} database and role {account.name}")
-        render.line(f"Their connection URLs, with passwords, are in {credentials} (mode 0600).")
-        return
-    render.note("Each student's DATABASE_URL, with a password shown only this once:")
-    for account in issued:
-        render.line(f"  {account.student:<20} {account.url}")
-
-
-@class_app.command("reset")
-def class_reset(
-    ctx: typer.Context,
-    to: TargetOption = "base",
-    prefix: PrefixOption = "class",
-    seed: Annotated[bool, typer.Option("--seed", help="Insert the sample data set.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
-    allow_remote: Annotated[
-        bool, typer.Option("--allow-remote", help="Allow a server that is not on this machine.")
-    ] = False,
-) -> None:
-    """Reset every student's database to TARGET, eight at a time, each in one transaction.
-
-    Students still connected to their database are disconnected first. The tables stay owned
-    by each student's role.
-    """
-    from migtutor import classroom
-    from migtutor import reset as resetting
-
-    st = _state(ctx)
-    target = resetting.parse_target(to)
-    database = st.database
-    require_local(database.url, allow_remote, "Resetting a class re-creates its databases")
-    names = classroom.list_class(database, prefix)
-    if not yes:
-        if not st.json and names:
-            render.line(
-                f"Reset {len(names)} database(s) to {target.label}, discarding everything in "
-                f"them: {', '.join(names)}."
-            )
-        confirm_or_refuse(
-            "Reset the class?",
-            yes,
-            f"Class reset would re-create {len(names)} database(s) of the class {prefix!r}.",
-        )
-    result = classroom.reset_class(database, prefix, target, seed=seed)
-    if st.json:
-        render.emit_json(result.to_json())
-        return
-    render.markup(
-        f"[green]Reset {len(result.databases)} database(s)[/] to "
-        f"{render_escape(target.label)} in {result.seconds:.2f} s."
-    )
-    render.note("Students: run `migtutor sync` in your workspace to match your files to it.")
-    if result.missing:
-        render.warning(
-            f"The database of {', '.join(result.missing)} is gone (a student may drop what "
-            "they own): `class create ROSTER` re-creates it."
-        )
-
-
-def _lesson_text(lesson: int | None) -> str:
-    from migtutor.reset import LESSON_COUNT
-
-    if lesson is None:
-        return "?"
-    return "done" if lesson > LESSON_COUNT else str(lesson)
-
-
-@class_app.command("status")
-def class_status(ctx: typer.Context, prefix: PrefixOption = "class") -> None:
-    """The dashboard: each student's revision, lesson, state and tables."""
-    from migtutor import classroom
-
-    st = _state(ctx)
-    result = classroom.class_status(st.database, prefix)
-    if st.json:
-        render.emit_json([row.to_json() for row in result.students])
-        return
-    for warning in result.warnings:
-        render.warning(warning)
-    if not result.students:
-        render.line(f"No class {prefix!r} on this server.")
-        return
-    show_class_status(result.students)
-
-
-def show_class_status(rows: list[Any]) -> None:
-    from rich.table import Table
-
-    table = Table(show_edge=True, header_style="bold")
-    for heading in ("student", "revision", "lesson", "state", "tables", "detail"):
-        table.add_column(heading)
-    styles = {"reference": "green", "own revisions": "cyan"}
-    for row in rows:
-        style = styles.get(row.state, "yellow")
-        table.add_row(
-            render_escape(row.student),
-            render_escape(", ".join(row.current) or "<base>"),
-            _lesson_text(row.lesson),
-            f"[{style}]{render_escape(row.state)}[/]",
-            render_escape(", ".join(row.tables) or "-"),
-            render_escape(row.detail),
-        )
-    render.console().print(table)
-    render.note("lesson: the lesson whose start the database matches (done: the course is done).")
-
-
-@class_app.command("drop")
-def class_drop(
-    ctx: typer.Context,
-    roster: RosterArgument,
-    prefix: PrefixOption = "class",
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
-    allow_remote: Annotated[
-        bool, typer.Option("--allow-remote", help="Allow a server that is not on this machine.")
-    ] = False,
-) -> None:
-    """Drop the roster's databases and roles."""
-    from migtutor import classroom
-
-    st = _state(ctx)
-    students = classroom.read_roster(roster)
-    prefix = classroom.check_prefix(prefix)
-    database = st.database
-    require_local(database.url, allow_remote, "Dropping a class removes its databases and roles")
-    names = [classroom.database_name(prefix, s) for s in students]
-    if not yes and not st.json:
-        render.line(f"Drop the databases and roles {', '.join(names)} with everything in them.")
-    confirm_or_refuse(
-        "Drop them?", yes, f"Class drop would remove {len(names)} database(s) and role(s)."
-    )
-    result = classroom.drop_class(database, students, prefix)
-    if st.json:
-        render.emit_json({"dropped": result.dropped, "not_in_class": result.strangers})
-        return
-    dropped = result.dropped
-    render.line(f"Dropped {len(dropped)} database(s) and role(s): {', '.join(dropped) or '-'}.")
-    if result.strangers:
-        render.warning(
-            f"{', '.join(result.strangers)}: not students of the class {prefix!r}, left alone."
-        )
 
 
 # -- demo ----------------------------------------------------------------------------------------
@@ -527,7 +267,7 @@ def demo(
     st = _state(ctx)
     target = resetting.parse_target(to)
     given = ctx.find_root().params.get("workspace")
-    interactive = _interactive()
+    interactive = on_a_terminal()
     wait = interactive and (pause if pause is not None else True)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="migtutor-demo-") as scratch:
@@ -553,7 +293,7 @@ def demo(
             if interactive and delay:
                 time.sleep(delay)
     render.line("")
-    render.markup(f"[green]Demo finished[/] at {render_escape(target.label)}.")
+    render.markup(f"[green]Demo finished[/] at {render.escape(target.label)}.")
     render.line(f"Run time: {time.perf_counter() - started:.1f} s (the only line that varies)")
 
 
@@ -572,7 +312,7 @@ def show_demo_event(event: Any) -> None:
             heading = f"Finale: {event.text}"
         else:
             heading = f"Lesson {plan.number} of {event.extra['total']}: {event.text}"
-        render.markup(f"[bold reverse] {render_escape(heading)} [/]")
+        render.markup(f"[bold reverse] {render.escape(heading)} [/]")
     elif kind == "say":
         if event.extra.get("markdown"):
             from rich.markdown import Markdown
@@ -581,7 +321,7 @@ def show_demo_event(event: Any) -> None:
         else:
             render.line(event.text)
     elif kind == "command":
-        render.markup(f"[bold cyan]$ {render_escape(event.text)}[/]")
+        render.markup(f"[bold cyan]$ {render.escape(event.text)}[/]")
         if event.extra.get("rev_id"):
             render.markup(
                 f"[dim]  (the demo adds --rev-id {event.extra['rev_id']} so its ids are the "
@@ -615,5 +355,4 @@ def _show_schema(snapshot: Any) -> None:
 def register(app: typer.Typer) -> None:
     app.command("reset")(reset)
     app.command("sync")(sync)
-    app.add_typer(class_app, name="class")
     app.command("demo")(demo)

@@ -1,26 +1,18 @@
 """Commands that show what is there: `graph`, `schema` and `doctor` (issue 4).
 
-`register(app)` adds them to the Typer app; cli.py calls it once.
+`register(app)` adds them to the app.
 """
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
 from migtutor import render
+from migtutor.cli.context import State
+from migtutor.cli.context import state as _state
 from migtutor.errors import MigtutorError
-
-if TYPE_CHECKING:
-    from migtutor.cli import State
-
-
-def _state(ctx: typer.Context) -> State:
-    from migtutor.cli import state
-
-    return state(ctx)
 
 
 def show_graph(st: State) -> None:
@@ -94,67 +86,3 @@ def register(app: typer.Typer) -> None:
     app.command("graph")(graph_command)
     app.command("schema")(schema_command)
     app.command("doctor")(doctor_command)
-
-
-# -- helpers for upgrade / downgrade / stamp / revision (called from cli._move) -----------------
-
-
-def waiting_note() -> None:
-    render.note("Another migration holds this database's migration lock; waiting for it to end...")
-
-
-def guard_data_loss(
-    migrator: Any, verb: str, target: str, yes: bool, current: Any = None
-) -> list[Any]:
-    """Show the data a move would destroy; ask, or refuse without a terminal and --yes.
-
-    `current`: the schema as it is now, with row counts, if the caller has read it already.
-    """
-    from migtutor import safety, views
-
-    losses = safety.preview_loss(migrator, verb, target, current)
-    if not losses:
-        return []
-    views.losses(losses, verb)
-    if yes:
-        render.note("--yes: going ahead.")
-        return losses
-    if not sys.stdin.isatty():
-        raise MigtutorError(
-            f"Refusing to {verb}: it would destroy the data listed above, and there is no "
-            "terminal to ask you. Nothing was changed. Back the data up, or run the command "
-            "again with --yes to accept the loss."
-        )
-    if not typer.confirm(f"{verb.capitalize()} anyway and lose this data?", err=True):
-        raise MigtutorError("Cancelled: nothing was changed.")
-    return losses
-
-
-def explain_move(st: State, migrator: Any, verb: str, target: str) -> Any:
-    from migtutor import views
-    from migtutor.explain import plan_move
-
-    plan = plan_move(migrator, verb, target, st.database_url)
-    if not st.json:
-        views.plan(plan)
-    return plan
-
-
-def explain_revision(st: State, migrator: Any, message: str, autogenerate: bool, head: str) -> Any:
-    from migtutor import views
-    from migtutor.explain import plan_revision
-
-    plan = plan_revision(migrator, message, autogenerate, head, st.database_url)
-    if not st.json:
-        views.plan(plan)
-    return plan
-
-
-def explain_created(st: State, migrator: Any, created: Any) -> None:
-    """After `revision --explain`: the SQL the new revision's upgrade() would emit."""
-    from migtutor import views
-    from migtutor.explain import revision_sql
-
-    if st.json or "," in (created.down_revision or ""):
-        return
-    views.plan(revision_sql(migrator, created.revision, created.down_revision))

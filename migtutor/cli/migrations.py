@@ -1,201 +1,31 @@
-"""The command line: parses arguments and renders results. No database logic lives here."""
+"""Alembic's own commands, with Alembic's names and options: init, config, current, heads,
+history, show, branches, check, revision, merge, upgrade, downgrade, stamp; and `redo`.
+
+Each command parses its options, calls the core (`Migrator`, `moves`) and renders the plain data
+it returns. `register(app)` adds them to the app.
+"""
 
 from __future__ import annotations
 
-import os
 import sys
-import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
-from migtutor import __version__, render
-from migtutor.errors import MigtutorError, translate
-from migtutor.typer_params import LeanTyper
+from migtutor import render
+from migtutor.cli.context import State, loss_confirmation, state
 
 if TYPE_CHECKING:
-    from migtutor.locks import LockWait
     from migtutor.migrate import Migrator
-    from migtutor.settings import DatabaseSettings
+    from migtutor.moves import MoveReport, RedoReport
 
-
-@dataclass
-class State:
-    """Global options, shared by every command through the Typer context."""
-
-    workspace: Path = field(default_factory=Path.cwd)
-    database_url: str | None = None
-    json: bool = False
-    debug: bool = False
-    _database: DatabaseSettings | None = None
-
-    @property
-    def database(self) -> DatabaseSettings:
-        if self._database is None:
-            from migtutor.settings import resolve_database
-
-            self._database = resolve_database(self.workspace, self.database_url)
-        return self._database
-
-    def migrator(self) -> Migrator:
-        from migtutor.migrate import Migrator
-
-        return Migrator(self.workspace, self.database, on_lock_wait=self.lock_wait_note)
-
-    def lock_wait_note(self, wait: LockWait) -> None:
-        """Say on stderr what a command waits for and who holds it (migtutor.locks)."""
-        from migtutor.urls import redact
-
-        render.note(redact(wait.note(), self.database.url))
-
-    def describe_database(self) -> str:
-        try:
-            database = self.database
-        except MigtutorError:
-            return "the database"
-        from migtutor.urls import describe
-
-        return describe(database.url)
-
-
-def _where_after_interrupt(ctx: Any) -> str:
-    """'; the database is at REV' after Ctrl-C in a command that used the database, else ''.
-
-    Migrations say this themselves (migrate.Interrupted); this covers the rest (reset, lesson
-    checks). Class commands work on many databases: nothing single to report.
-    """
-    st = ctx.obj if isinstance(ctx.obj, State) else None
-    if st is None or st._database is None or ctx.invoked_subcommand == "class":
-        return ""
-    try:
-        from alembic.runtime.migration import MigrationContext
-
-        from migtutor.database import create_engine
-
-        url = st._database.url
-        timeouts = {"connect_timeout": 3, "options": "-c statement_timeout=3000"}
-        options = {} if url.startswith("sqlite") else {"connect_args": timeouts}
-        engine = create_engine(url, **options)
-        try:
-            with engine.connect() as connection:
-                heads = MigrationContext.configure(connection).get_current_heads()
-        finally:
-            engine.dispose()
-    except BaseException:  # unreachable, or a second Ctrl-C: say nothing more
-        return ""
-    return f"; the database is at {', '.join(sorted(heads)) or 'base (no revision applied)'}"
-
-
-class MigtutorGroup(TyperGroup):
-    """Turns every error into one clear paragraph on stderr and a non-zero exit."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        from migtutor.typer_params import prime
-
-        prime(self, ctx)  # no Pydantic import just to parse str/bool/Path options (issue 7)
-        return super().parse_args(ctx, args)
-
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except BrokenPipeError:
-            # The reader went away (`migtutor history | head`): stop quietly, as git does.
-            # Point stdout at /dev/null so the interpreter's final flush cannot fail again.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            raise SystemExit(141) from None
-        except KeyboardInterrupt:
-            where = _where_after_interrupt(ctx)
-            render.error(f"Interrupted (Ctrl-C). The running transaction was rolled back{where}.")
-            raise SystemExit(130) from None
-        except Exception as exc:
-            if type(exc).__module__.startswith(("typer", "click")):
-                raise
-            state: State = ctx.obj if isinstance(ctx.obj, State) else State()
-            known = translate(exc, state.describe_database())
-            if state.debug:
-                traceback.print_exception(exc, file=sys.stderr)
-            if known is None:
-                message = f"Unexpected error: {type(exc).__name__}: {exc}. Run again with --debug."
-                code = 1
-            else:
-                message, code = known.message, known.exit_code
-            if state._database is not None:
-                from migtutor.urls import redact
-
-                message = redact(message, state._database.url)
-            render.error(message)
-            raise SystemExit(code) from None
-
-
-app = LeanTyper(  # a typer.Typer that builds only the command it runs (issue 7)
-    cls=MigtutorGroup,
-    help="Learn database migrations with Alembic: guided lessons, checked at every step.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-)
-
-WorkspaceOption = Annotated[
-    Path | None,
-    typer.Option(
-        "-w",
-        "--workspace",
-        envvar="MIGTUTOR_WORKSPACE",
-        help="Workspace directory (default: the nearest one with alembic.ini, here or above).",
-        show_default=False,
-    ),
-]
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"migtutor {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main(
-    ctx: typer.Context,
-    workspace: WorkspaceOption = None,
-    database_url: Annotated[
-        str | None,
-        typer.Option("-d", "--database-url", help="Database URL (overrides every setting)."),
-    ] = None,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Machine-readable JSON on stdout.")
-    ] = False,
-    no_color: Annotated[bool, typer.Option("--no-color", help="Plain output, no colour.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
-    ] = False,
-) -> None:
-    """Learn database migrations with Alembic: guided lessons, checked at every step."""
-    render.configure(no_color=no_color)
-    from migtutor.workspace import default_workspace  # the nearest one upward, as git does
-
-    ctx.obj = State(
-        workspace=(workspace or default_workspace()).resolve(),
-        database_url=database_url,
-        json=json_output,
-        debug=debug,
-    )
-
-
-def state(ctx: typer.Context) -> State:
-    return ctx.ensure_object(State)
+EXPLAIN_HELP = "First show the plain Alembic command, the revisions in order and their SQL."
 
 
 # -- set-up ------------------------------------------------------------------------------------
 
 
-@app.command()
 def init(
     ctx: typer.Context,
     directory: Annotated[
@@ -213,11 +43,11 @@ def init(
         render.emit_json({"workspace": str(result.workspace), "written": result.written})
         return
     render.markup(
-        f"[green]Created a migtutor workspace in[/] {render._escape(str(result.workspace))}"
+        f"[green]Created a migtutor workspace in[/] {render.escape(str(result.workspace))}"
     )
     for name in result.written:
         render.line(f"  {name}")
-    prefix = "" if target == Path.cwd().resolve() else f"cd {render._escape(str(target))} && "
+    prefix = "" if target == Path.cwd().resolve() else f"cd {render.escape(str(target))} && "
     render.markup(
         "\nNext: [bold]"
         + prefix
@@ -226,7 +56,6 @@ def init(
     )
 
 
-@app.command("config")
 def show_config(ctx: typer.Context) -> None:
     """Show the database URL in use (password masked) and where it came from."""
     st = state(ctx)
@@ -242,7 +71,6 @@ def show_config(ctx: typer.Context) -> None:
 # -- reading -----------------------------------------------------------------------------------
 
 
-@app.command()
 def current(
     ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Explain the answer.")] = False,
@@ -260,7 +88,6 @@ def current(
     render.current(current_ids, heads, verbose)
 
 
-@app.command()
 def heads(
     ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show file paths.")] = False,
@@ -284,7 +111,6 @@ def heads(
         )
 
 
-@app.command()
 def history(
     ctx: typer.Context,
     rev_range: Annotated[
@@ -301,7 +127,7 @@ def history(
     """List revisions newest first, as the linked list Alembic walks."""
     st = state(ctx)
     if graph:
-        from migtutor.cli_views import show_graph
+        from migtutor.cli.views import show_graph
 
         show_graph(st)
         return
@@ -331,7 +157,6 @@ def _current_if_reachable(migrator: Migrator, required: bool) -> list[str] | Non
         return None
 
 
-@app.command()
 def show(
     ctx: typer.Context,
     rev: Annotated[str, typer.Argument(help="Revision id, unique prefix, head or base.")],
@@ -348,7 +173,6 @@ def show(
     render.code(Path(revision.path).read_text(encoding="utf-8"), revision.path)
 
 
-@app.command()
 def branches(ctx: typer.Context) -> None:
     """Show revisions where the chain forks."""
     st = state(ctx)
@@ -362,7 +186,6 @@ def branches(ctx: typer.Context) -> None:
     render.revisions(points)
 
 
-@app.command()
 def check(ctx: typer.Context) -> None:
     """Compare the models with the database; exit 1 if a new migration is needed."""
     st = state(ctx)
@@ -384,7 +207,6 @@ def check(ctx: typer.Context) -> None:
 # -- writing revisions -------------------------------------------------------------------------
 
 
-@app.command()
 def revision(
     ctx: typer.Context,
     message: Annotated[str, typer.Option("-m", "--message", help="What this revision changes.")],
@@ -404,7 +226,7 @@ def revision(
     st = state(ctx)
     with st.migrator() as migrator:
         if explain:
-            cli_views.explain_revision(st, migrator, message, autogenerate, head)
+            _explain_revision(st, migrator, message, autogenerate, head)
         created = migrator.revision(
             message,
             autogenerate=autogenerate,
@@ -415,19 +237,18 @@ def revision(
             depends_on=depends_on,
         )
         if explain:
-            cli_views.explain_created(st, migrator, created)
+            _explain_created(st, migrator, created)
     if st.json:
         render.emit_json(render.revision_to_json(created))
         return
     render.markup(
-        f"[green]Created revision[/] [bold]{created.revision}[/]: {render._escape(created.title)}"
+        f"[green]Created revision[/] [bold]{created.revision}[/]: {render.escape(created.title)}"
     )
     render.line(f"  file:          {created.path}")
     render.line(f"  down_revision: {created.down_revision or 'None (the first revision)'}")
     render.line("Edit upgrade() and downgrade() in it, then run: migtutor upgrade head")
 
 
-@app.command()
 def merge(
     ctx: typer.Context,
     revisions: Annotated[list[str], typer.Argument(help="Revisions to join, or `heads`.")],
@@ -449,8 +270,6 @@ def merge(
 
 # -- moving the database -----------------------------------------------------------------------
 
-RELATIVE_TARGETS = {"ignore_unknown_options": True}
-EXPLAIN_HELP = "First show the plain Alembic command, the revisions in order and their SQL."
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before losing data.")]
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="Do not print the schema changes.")
@@ -458,7 +277,6 @@ QuietOption = Annotated[
 ExplainOption = Annotated[bool, typer.Option("--explain", help=EXPLAIN_HELP)]
 
 
-@app.command(context_settings=RELATIVE_TARGETS)
 def upgrade(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="head, heads, a revision, +N or REV+N.")] = "head",
@@ -473,7 +291,6 @@ def upgrade(
     _move(ctx, "upgrade", target, sql, yes=yes, quiet=quiet, explain=explain)
 
 
-@app.command(context_settings=RELATIVE_TARGETS)
 def downgrade(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="-N, base, or a revision.")],
@@ -488,7 +305,6 @@ def downgrade(
     _move(ctx, "downgrade", target, sql, yes=yes, quiet=quiet, explain=explain)
 
 
-@app.command()
 def stamp(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="Revision to record, e.g. head or base.")],
@@ -496,13 +312,58 @@ def stamp(
     quiet: QuietOption = False,
 ) -> None:
     """Record a revision in alembic_version without running any migration."""
+    from migtutor.schema import diff, snapshot
+
     st = state(ctx)
     with st.migrator() as migrator:
-        before = None if quiet or st.json else snapshot_schema(migrator)
+        before = None if quiet or st.json else snapshot(migrator.connection, row_counts=False)
         result = migrator.stamp(target, purge=purge)
-        changes = None if before is None else diff_schema(before, migrator)
+        changes = (
+            None
+            if before is None
+            else diff(before, snapshot(migrator.connection, row_counts=False))
+        )
         heads = migrator.head_ids()
-    _report(st, "stamp", result, heads, changes=changes)
+    if st.json:
+        render.emit_json(render.outcome_to_json(result))
+        return
+    render.outcome("stamp", result, heads)
+    if changes is not None:
+        from migtutor import views
+
+        views.changes(changes)
+
+
+def redo(
+    ctx: typer.Context,
+    steps: Annotated[int, typer.Argument(help="How many revisions to redo.", min=1)] = 1,
+    yes: YesOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Downgrade the last N revisions and upgrade them again: does downgrade() really undo?
+
+    Runs under one lock, with the data-loss guard for the downgrade. Afterwards the schema
+    should be exactly as before; a difference means downgrade() does not undo upgrade().
+    """
+    from migtutor.moves import redo as redo_revisions
+
+    st = state(ctx)
+    with st.migrator() as migrator:
+        report = redo_revisions(migrator, steps, events=_events(st, yes))
+    if st.json:
+        render.emit_json(_report_json(report))
+        return
+    render.outcome("downgrade", report.down, report.heads)
+    render.outcome("upgrade", report.up, report.heads)
+    if report.changes:
+        render.markup(
+            "[yellow]The schema after the redo differs from before it:[/] downgrade() does not "
+            "undo upgrade() exactly."
+        )
+    if report.changes is not None and not quiet:
+        from migtutor import views
+
+        views.changes(report.changes)
 
 
 def _move(
@@ -515,6 +376,8 @@ def _move(
     quiet: bool = False,
     explain: bool = False,
 ) -> None:
+    from migtutor.moves import move
+
     st = state(ctx)
     with st.migrator() as migrator:
         if sql:
@@ -524,64 +387,90 @@ def _move(
             else:
                 sys.stdout.write(text)
             return
-        # One process at a time per PostgreSQL database, from the plan to the last revision.
-        with migrator.locked(on_wait=cli_views.waiting_note):
-            plan = cli_views.explain_move(st, migrator, verb, target) if explain else None
-            # One reading of the schema serves the data-loss guard and the diff printed after.
-            current = snapshot_schema(migrator, row_counts=True)
-            losses = cli_views.guard_data_loss(migrator, verb, target, yes, current)
-            before = None if quiet or st.json else current
-            result = migrator.upgrade(target) if verb == "upgrade" else migrator.downgrade(target)
-            changes = None if before is None else diff_schema(before, migrator)
-        heads = migrator.head_ids()
-    _report(st, verb, result, heads, changes=changes, plan=plan, losses=losses)
-
-
-def snapshot_schema(migrator: Migrator, row_counts: bool = False) -> Any:
-    from migtutor.schema import snapshot
-
-    return snapshot(migrator.connection, row_counts=row_counts)
-
-
-def diff_schema(before: Any, migrator: Migrator) -> list[Any]:
-    from migtutor.schema import diff
-
-    return diff(before, snapshot_schema(migrator))
-
-
-def _report(
-    st: State,
-    verb: str,
-    result: Any,
-    heads: list[str],
-    *,
-    changes: list[Any] | None = None,
-    plan: Any = None,
-    losses: list[Any] | None = None,
-) -> None:
+        report = move(
+            migrator,
+            verb,
+            target,
+            explain=explain,
+            changes=not (quiet or st.json),
+            database_option=st.database_url,
+            events=_events(st, yes),
+        )
     if st.json:
-        data = render.outcome_to_json(result)
-        if plan is not None:
-            data["explain"] = plan.to_json()
-        if losses:
-            data["data_lost"] = [loss.to_json() for loss in losses]
-        render.emit_json(data)
+        render.emit_json(_report_json(report))
         return
-    render.outcome(verb, result, heads)
-    if changes is not None:
+    render.outcome(verb, report.outcome, report.heads)
+    if report.changes is not None:
         from migtutor import views
 
-        views.changes(changes)
+        views.changes(report.changes)
 
 
-from migtutor import cli_views  # noqa: E402  (graph, schema, doctor: issue 4)
+def _events(st: State, yes: bool) -> Any:
+    from migtutor.moves import MoveEvents
 
-cli_views.register(app)
+    def show_plan(plan: Any) -> None:
+        if not st.json:
+            from migtutor import views
 
-from migtutor.cli_lesson import lesson_app  # noqa: E402  (the course: issue 3)
+            views.plan(plan)
 
-app.add_typer(lesson_app, name="lesson")
+    return MoveEvents(
+        on_plan=show_plan,
+        confirm_loss=loss_confirmation(yes),
+        on_wait=lambda: render.note(
+            "Another migration holds this database's migration lock; waiting for it to end..."
+        ),
+    )
 
-from migtutor import cli_instructor  # noqa: E402  (reset, class, demo: issue 5)
 
-cli_instructor.register(app)
+def _report_json(report: MoveReport | RedoReport) -> dict[str, Any]:
+    from migtutor.moves import RedoReport
+
+    if isinstance(report, RedoReport):
+        data: dict[str, Any] = {
+            "down": render.outcome_to_json(report.down),
+            "up": render.outcome_to_json(report.up),
+            "current": report.up.current,
+        }
+        if report.changes is not None:
+            data["schema_changed"] = [change.to_json() for change in report.changes]
+    else:
+        data = render.outcome_to_json(report.outcome)
+        if report.plan is not None:
+            data["explain"] = report.plan.to_json()
+    if report.losses:
+        data["data_lost"] = [loss.to_json() for loss in report.losses]
+    return data
+
+
+def _explain_revision(
+    st: State, migrator: Migrator, message: str, autogenerate: bool, head: str
+) -> None:
+    from migtutor import views
+    from migtutor.explain import plan_revision
+
+    plan = plan_revision(migrator, message, autogenerate, head, st.database_url)
+    if not st.json:
+        views.plan(plan)
+
+
+def _explain_created(st: State, migrator: Migrator, created: Any) -> None:
+    """After `revision --explain`: the SQL the new revision's upgrade() would emit."""
+    from migtutor import views
+    from migtutor.explain import revision_sql
+
+    if st.json or "," in (created.down_revision or ""):
+        return
+    views.plan(revision_sql(migrator, created.revision, created.down_revision))
+
+
+def register(app: typer.Typer) -> None:
+    relative_targets = {"ignore_unknown_options": True}  # `downgrade -1` is a target
+    app.command()(init)
+    app.command("config")(show_config)
+    for command in (current, heads, history, show, branches, check, revision, merge, stamp):
+        app.command()(command)
+    app.command(context_settings=relative_targets)(upgrade)
+    app.command(context_settings=relative_targets)(downgrade)
+    app.command()(redo)

@@ -1,0 +1,89 @@
+"""The command line: parses arguments and renders results; the work happens below it.
+
+Built top-down. This module makes the app: its Click group (`group.py`: errors become one
+paragraph and an exit code), the global options, then each family of commands registers itself:
+
+- `migrations`: Alembic's own commands (init, config, current, heads, history, show, branches,
+  check, revision, merge, upgrade, downgrade, stamp) and `redo`;
+- `views`: graph, schema, doctor;
+- `lesson`: the course (`lesson ...`);
+- `instructor`: reset, sync, demo; `classes`: class create, status, reset, drop.
+
+Every module here imports `context` (the shared State and the confirm-or-refuse flow) and the
+core below the command line; none imports this one, so the package has no import cycle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from migtutor import __version__, render
+from migtutor.cli import classes, instructor, lesson, migrations, views
+from migtutor.cli.context import State
+from migtutor.cli.group import MigtutorGroup
+from migtutor.typer_params import make_app
+
+app = make_app(
+    cls=MigtutorGroup,
+    help="Learn database migrations with Alembic: guided lessons, checked at every step.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "-w",
+        "--workspace",
+        envvar="MIGTUTOR_WORKSPACE",
+        help="Workspace directory (default: the nearest one with alembic.ini, here or above).",
+        show_default=False,
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"migtutor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    workspace: WorkspaceOption = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option("-d", "--database-url", help="Database URL (overrides every setting)."),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Machine-readable JSON on stdout.")
+    ] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Plain output, no colour.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Learn database migrations with Alembic: guided lessons, checked at every step."""
+    render.configure(no_color=no_color)
+    from migtutor.workspace import default_workspace  # the nearest one upward, as git does
+
+    ctx.obj = State(
+        workspace=(workspace or default_workspace()).resolve(),
+        database_url=database_url,
+        json=json_output,
+        debug=debug,
+    )
+
+
+for family in (migrations, views, lesson, instructor, classes):
+    family.register(app)
+
+__all__ = ["State", "app"]

@@ -1,0 +1,253 @@
+"""`migtutor class ...`: a class of students on one PostgreSQL server (create, status, reset,
+drop). The work happens in classroom.py; this module parses and renders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from migtutor import render
+from migtutor.cli.context import confirm_or_refuse
+from migtutor.cli.context import state as _state
+from migtutor.cli.instructor import TargetOption
+from migtutor.errors import MigtutorError
+from migtutor.urls import require_local
+
+if TYPE_CHECKING:
+    from migtutor.reset import Target
+
+
+class_app = typer.Typer(
+    help="Class databases on a PostgreSQL server: one database and login role per student.",
+    no_args_is_help=True,
+)
+
+PrefixOption = Annotated[
+    str,
+    typer.Option("--prefix", help="Names are PREFIX_STUDENT (databases and roles)."),
+]
+RosterArgument = Annotated[
+    Path,
+    typer.Argument(help="A text file with one student name per line.", show_default=False),
+]
+
+
+@class_app.command("create")
+def class_create(
+    ctx: typer.Context,
+    roster: RosterArgument,
+    prefix: PrefixOption = "class",
+    credentials: Annotated[
+        Path | None,
+        typer.Option("--credentials", help="Write each student's URL here (mode 0600)."),
+    ] = None,
+    to: TargetOption = "base",
+) -> None:
+    """Create a database and a login role per student, granted only on their own database.
+
+    Each password is generated here and shown once (or written to --credentials FILE, readable
+    by you only); the server stores only a SCRAM verifier of it.
+    """
+    from migtutor import classroom
+    from migtutor import reset as resetting
+
+    st = _state(ctx)
+    students = classroom.read_roster(roster)
+    prefix = classroom.check_prefix(prefix)
+    target = resetting.parse_target(to)
+    if st.json and credentials is None:
+        raise MigtutorError(
+            "With --json, give --credentials FILE: passwords are never put into JSON output. "
+            "Nothing was created."
+        )
+    if credentials is not None:
+        classroom.check_writable(credentials)
+    try:
+        result = classroom.create_class(st.database, students, prefix, target)
+    except classroom.CreateFailed as failed:
+        # Students finished before the failure keep their passwords: hand them out.
+        if credentials is not None:
+            classroom.write_credentials(credentials, failed.done.accounts)
+        elif not st.json:
+            _show_created(failed.done, target, None)
+        raise
+    if credentials is not None:
+        classroom.write_credentials(credentials, result.accounts)
+    if st.json:
+        render.emit_json(
+            {
+                "prefix": prefix,
+                "target": target.spec,
+                "credentials": str(credentials),
+                "students": [a.to_json() for a in result.accounts],
+                "warnings": result.warnings,
+            }
+        )
+        return
+    _show_created(result, target, credentials)
+
+
+def _show_created(result: Any, target: Target, credentials: Path | None) -> None:
+    for warning in result.warnings:
+        render.warning(warning)
+    for account in result.accounts:
+        if account.status == "exists":
+            render.line(f"{account.student}: {account.name} exists already, left as it is.")
+        elif account.status == "database re-created":
+            render.line(f"{account.student}: the database {account.name} was missing: re-created.")
+    issued = [a for a in result.accounts if a.url]
+    if not issued:
+        return
+    render.markup(
+        f"[green]Set up {len(issued)} student account(s)[/] at "
+        f"{render.escape(target.label)}, each with its own login role and database:"
+    )
+    if credentials is not None:
+        for account in issued:
+            render.line(f"  {account.student:<20} database and role {account.name}")
+        render.line(f"Their connection URLs, with passwords, are in {credentials} (mode 0600).")
+        return
+    render.note("Each student's DATABASE_URL, with a password shown only this once:")
+    for account in issued:
+        render.line(f"  {account.student:<20} {account.url}")
+
+
+@class_app.command("reset")
+def class_reset(
+    ctx: typer.Context,
+    to: TargetOption = "base",
+    prefix: PrefixOption = "class",
+    seed: Annotated[bool, typer.Option("--seed", help="Insert the sample data set.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a server that is not on this machine.")
+    ] = False,
+) -> None:
+    """Reset every student's database to TARGET, eight at a time, each in one transaction.
+
+    Students still connected to their database are disconnected first. The tables stay owned
+    by each student's role.
+    """
+    from migtutor import classroom
+    from migtutor import reset as resetting
+
+    st = _state(ctx)
+    target = resetting.parse_target(to)
+    database = st.database
+    require_local(database.url, allow_remote, "Resetting a class re-creates its databases")
+    names = classroom.list_class(database, prefix)
+    if not yes:
+        if not st.json and names:
+            render.line(
+                f"Reset {len(names)} database(s) to {target.label}, discarding everything in "
+                f"them: {', '.join(names)}."
+            )
+        confirm_or_refuse(
+            "Reset the class?",
+            yes,
+            f"Class reset would re-create {len(names)} database(s) of the class {prefix!r}.",
+        )
+    result = classroom.reset_class(database, prefix, target, seed=seed)
+    if st.json:
+        render.emit_json(result.to_json())
+        return
+    render.markup(
+        f"[green]Reset {len(result.databases)} database(s)[/] to "
+        f"{render.escape(target.label)} in {result.seconds:.2f} s."
+    )
+    render.note("Students: run `migtutor sync` in your workspace to match your files to it.")
+    if result.missing:
+        render.warning(
+            f"The database of {', '.join(result.missing)} is gone (a student may drop what "
+            "they own): `class create ROSTER` re-creates it."
+        )
+
+
+def _lesson_text(lesson: int | None) -> str:
+    from migtutor.reset import LESSON_COUNT
+
+    if lesson is None:
+        return "?"
+    return "done" if lesson > LESSON_COUNT else str(lesson)
+
+
+@class_app.command("status")
+def class_status(ctx: typer.Context, prefix: PrefixOption = "class") -> None:
+    """The dashboard: each student's revision, lesson, state and tables."""
+    from migtutor import classroom
+
+    st = _state(ctx)
+    result = classroom.class_status(st.database, prefix)
+    if st.json:
+        render.emit_json([row.to_json() for row in result.students])
+        return
+    for warning in result.warnings:
+        render.warning(warning)
+    if not result.students:
+        render.line(f"No class {prefix!r} on this server.")
+        return
+    show_class_status(result.students)
+
+
+def show_class_status(rows: list[Any]) -> None:
+    from rich.table import Table
+
+    table = Table(show_edge=True, header_style="bold")
+    for heading in ("student", "revision", "lesson", "state", "tables", "detail"):
+        table.add_column(heading)
+    styles = {"reference": "green", "own revisions": "cyan"}
+    for row in rows:
+        style = styles.get(row.state, "yellow")
+        table.add_row(
+            render.escape(row.student),
+            render.escape(", ".join(row.current) or "<base>"),
+            _lesson_text(row.lesson),
+            f"[{style}]{render.escape(row.state)}[/]",
+            render.escape(", ".join(row.tables) or "-"),
+            render.escape(row.detail),
+        )
+    render.console().print(table)
+    render.note("lesson: the lesson whose start the database matches (done: the course is done).")
+
+
+@class_app.command("drop")
+def class_drop(
+    ctx: typer.Context,
+    roster: RosterArgument,
+    prefix: PrefixOption = "class",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a server that is not on this machine.")
+    ] = False,
+) -> None:
+    """Drop the roster's databases and roles."""
+    from migtutor import classroom
+
+    st = _state(ctx)
+    students = classroom.read_roster(roster)
+    prefix = classroom.check_prefix(prefix)
+    database = st.database
+    require_local(database.url, allow_remote, "Dropping a class removes its databases and roles")
+    names = [classroom.database_name(prefix, s) for s in students]
+    if not yes and not st.json:
+        render.line(f"Drop the databases and roles {', '.join(names)} with everything in them.")
+    confirm_or_refuse(
+        "Drop them?", yes, f"Class drop would remove {len(names)} database(s) and role(s)."
+    )
+    result = classroom.drop_class(database, students, prefix)
+    if st.json:
+        render.emit_json({"dropped": result.dropped, "not_in_class": result.strangers})
+        return
+    dropped = result.dropped
+    render.line(f"Dropped {len(dropped)} database(s) and role(s): {', '.join(dropped) or '-'}.")
+    if result.strangers:
+        render.warning(
+            f"{', '.join(result.strangers)}: not students of the class {prefix!r}, left alone."
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(class_app, name="class")
