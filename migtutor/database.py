@@ -59,8 +59,12 @@ def create_engine(url: str, **options) -> Engine:
         @event.listens_for(engine, "handle_error")
         def _sqlite_interrupted(context) -> BaseException | None:
             original = context.original_exception
-            if type(original).__name__ == "OperationalError" and str(original) == "interrupted":
+            if type(original).__name__ != "OperationalError":
+                return None
+            if str(original) == "interrupted":
                 return KeyboardInterrupt()
+            if "database is locked" in str(original):  # the busy timeout ran out
+                return locks.LockTimeout(locks.sqlite_wait(locks.lock_timeout()))
             return None
 
         @event.listens_for(engine, "begin")

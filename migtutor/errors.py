@@ -209,14 +209,11 @@ def _explain_connection_error(orig: BaseException, database: str) -> MigtutorErr
             f"{database} is reachable but the database does not exist: {text}. Create it "
             "(for example `createdb NAME`) or fix the database name."
         )
-    if "database is locked" in lowered:  # SQLite's busy timeout ran out
-        from migtutor.locks import DEFAULT_LOCK_TIMEOUT, LockTimeout, lock_timeout, sqlite_wait
-
-        try:
-            timeout = lock_timeout()
-        except MigtutorError:
-            timeout = DEFAULT_LOCK_TIMEOUT
-        return LockTimeout(sqlite_wait(timeout))
+    if "database is locked" in lowered:  # SQLite's busy timeout ran out (locks.py words it)
+        return MigtutorError(
+            f"{database} is locked: another migtutor or program is writing to this database. "
+            "End the other program's transaction, or close it, and run the command again."
+        )
     if "unable to open database file" in lowered:
         return MigtutorError(
             f"Cannot open the SQLite file for {database}: its directory is missing or not "
@@ -229,6 +226,6 @@ def _explain_connection_error(orig: BaseException, database: str) -> MigtutorErr
 
 
 def _names_reference_revision(text: str) -> bool:
-    from migtutor.reset import REFERENCE_IDS
+    from migtutor.course import REFERENCE_IDS
 
     return any(f"'{rev}'" in text for rev in REFERENCE_IDS)

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from migtutor.course import REFERENCE_IDS
 from migtutor.errors import MigtutorError
-from migtutor.reset import REFERENCE_IDS, FilePlan, Target, apply_files, plan_files, set_progress
+from migtutor.reset import FilePlan, Target, apply_files, plan_files, set_progress
 
 if TYPE_CHECKING:
     from migtutor.settings import DatabaseSettings
