@@ -19,6 +19,9 @@ Public API (used by lessons, reset and the demo):
 - `course_root() -> Path`: the directory holding alembic.ini, migrations/ and lessons/.
 - `lessons_dir() -> Path`: the lesson files (MIGTUTOR_LESSONS_DIR overrides it).
 - `reference_ini() -> Path`, `reference_versions() -> Path`: the course's Alembic set-up.
+- `course_file(relative) -> Path`: a file a lesson names (a step's `solution`), written relative
+  to the top of the checkout: `migrations/versions/...` is the course's, `migtutor/models.py`
+  the package's own, found beside the installed package.
 
 Importing this module imports neither SQLAlchemy nor Alembic.
 """
@@ -78,3 +81,9 @@ def reference_ini() -> Path:
 def reference_versions() -> Path:
     """The course's reference revisions: migrations/versions/."""
     return course_root() / "migrations" / "versions"
+
+
+def course_file(relative: str) -> Path:
+    """A file named relative to the top of the checkout, wherever migtutor is installed."""
+    inside = course_root() / relative
+    return inside if inside.exists() else CHECKOUT / relative
