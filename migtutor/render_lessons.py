@@ -118,13 +118,12 @@ def hint(lesson: Lesson, step: Step) -> None:
             render.line(f"    {_flat(mistake.explain)}")
 
 
-def solution(lesson: Lesson, step: Step, path: Path | None) -> None:
-    """The step's command and code; `path` is its `solution` file, found by course_files."""
+def solution(lesson: Lesson, step: Step, root: Path) -> None:
     render.markup(f"[bold]Solution for lesson {lesson.number}, step {step.number}:[/]")
     if step.command:
         render.markup(f"  [bold cyan]{render._escape(step.command.strip())}[/]")
-    if step.solution and path is not None:
-        source = path.read_text(encoding="utf-8")
+    if step.solution:
+        source = (root / step.solution).read_text(encoding="utf-8")
         render.markup(f"\n[dim]From the course's reference: {render._escape(step.solution)}[/]")
         if "def upgrade()" in source:  # the functions only: the file keeps its own ids
             source = source[source.index("def upgrade()") :]
