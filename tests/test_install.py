@@ -29,7 +29,9 @@ NOT_SOURCE = shutil.ignore_patterns(
 
 
 def run(command: list[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "MIGT"))}
+    """`command` with no database settings, and no PYTHONPATH to import a checkout from."""
+    skip = ("DATABASE_", "MIGT", "PYTHONPATH")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
     return subprocess.run(
         command,
         cwd=cwd,
