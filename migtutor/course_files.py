@@ -19,6 +19,10 @@ Public API (used by lessons, reset and the demo):
 - `course_root() -> Path`: the directory holding alembic.ini, migrations/ and lessons/.
 - `lessons_dir() -> Path`: the lesson files (MIGTUTOR_LESSONS_DIR overrides it).
 - `reference_ini() -> Path`, `reference_versions() -> Path`: the course's Alembic set-up.
+- `course_file(relative) -> Path`, `solution_root(relative) -> Path`: a file a lesson names (a
+  step's `solution`), written relative to the top of the checkout, and where that path starts:
+  `migrations/versions/...` is the course's, `migtutor/models.py` the package's own, found
+  beside the installed package.
 
 Importing this module imports neither SQLAlchemy nor Alembic.
 """
@@ -78,3 +82,15 @@ def reference_ini() -> Path:
 def reference_versions() -> Path:
     """The course's reference revisions: migrations/versions/."""
     return course_root() / "migrations" / "versions"
+
+
+def solution_root(relative: str) -> Path:
+    """Where a path written from the top of the checkout starts, wherever migtutor is installed:
+    the course's root if it holds the file, else the directory holding the package."""
+    root = course_root()
+    return root if (root / relative).exists() else CHECKOUT
+
+
+def course_file(relative: str) -> Path:
+    """A file named relative to the top of the checkout, wherever migtutor is installed."""
+    return solution_root(relative) / relative

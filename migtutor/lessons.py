@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migtutor.course_files import course_root, lessons_dir
+from migtutor.course_files import course_file, lessons_dir
 from migtutor.errors import MigtutorError
 
 TYPE_FAMILIES = ("integer", "string", "timestamp", "boolean", "numeric", "date")
@@ -113,7 +113,7 @@ def lint(directory: Path | None = None) -> list[str]:
         if lesson.number != expected:
             problems.append(f"{path.name}: expected number {expected:02d} (no gaps allowed).")
         for step in lesson.steps:
-            if step.solution and not (course_root() / step.solution).is_file():
+            if step.solution and not course_file(step.solution).is_file():
                 problems.append(
                     f"{path.name}: steps[{step.number - 1}].solution: no file {step.solution}."
                 )

@@ -29,7 +29,9 @@ NOT_SOURCE = shutil.ignore_patterns(
 
 
 def run(command: list[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "MIGT"))}
+    """`command` with no database settings, and no PYTHONPATH to import a checkout from."""
+    skip = ("DATABASE_", "MIGT", "PYTHONPATH")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
     return subprocess.run(
         command,
         cwd=cwd,
@@ -98,6 +100,9 @@ def test_installed_lesson_list_shows_the_course(installed, elsewhere):
     for path in sorted((REPO / "lessons").glob("*.toml")):
         assert tomllib.loads(path.read_text())["title"] in result.stdout
     assert "Error" not in result.stderr
+    lint = run([str(installed), "lesson", "lint"], cwd=elsewhere)  # every solution file is there
+    assert lint.returncode == 0, lint.stderr
+    assert "lesson files" in lint.stdout and "are valid" in lint.stdout
 
 
 @pytest.mark.slow
@@ -126,6 +131,11 @@ def test_installed_reset_to_lesson_3_then_check_says_what_is_next(installed, els
     assert "Not yet: lesson 3, step 1" in check.stdout
     assert 'No revision has the message "add user table"' in check.stdout
     assert "Traceback" not in check.stderr
+
+    assert run([str(installed), "lesson", "goto", "5"], cwd=elsewhere).returncode == 0
+    solution = run([str(installed), "lesson", "solution"], cwd=elsewhere)
+    assert solution.returncode == 0, solution.stderr
+    assert "migtutor/models.py" in solution.stdout and "class Vote" in solution.stdout
 
 
 def test_a_migtutor_without_its_course_says_how_to_reinstall(cli, tmp_path, monkeypatch):

@@ -198,14 +198,14 @@ def hint(ctx: typer.Context) -> None:
 def solution(ctx: typer.Context) -> None:
     """The reference solution of the step you are on (try it yourself first)."""
     from migtutor import render_lessons
-    from migtutor.course_files import course_root
+    from migtutor.course_files import solution_root
 
     lessons, progress = _course(ctx)
     lesson, step = _current(lessons, progress)
     if step is None:
         render_lessons.finished(lessons)
         return
-    render_lessons.solution(lesson, step, course_root())
+    render_lessons.solution(lesson, step, solution_root(step.solution))
 
 
 @lesson_app.command()
