@@ -82,7 +82,7 @@ def code(source: str) -> None:
 def finished(lessons: list[Lesson]) -> None:
     render.markup(
         f"[bold green]You finished all {len(lessons)} lessons.[/] Your database and your "
-        "revision chain are the course's blog schema: posts, users and votes."
+        "revision chain are the course's blog schema."
     )
     render.line(
         "Revisit any lesson with `migtutor lesson goto N`; see them all: migtutor lesson list"

@@ -1,10 +1,9 @@
-"""Typer's start-up costs, avoided: Pydantic for plain options, building unused commands.
+"""Typer's start-up cost, avoided: Pydantic for plain options.
 
-The one module that touches Typer's internals. `make_app(**options)` is the app: a `LeanTyper`
-(at the end), which builds only the Click command that runs, and `prime()` (called by the app's
-group) gives plain options a converter without Pydantic. Both fall back to Typer's own way
-whenever its internals are not the expected ones, and `MIGTUTOR_PLAIN_TYPER=1` turns both off
-(CI runs the suite that way too, so the fallback is tested).
+The one module that touches Typer's internals: `prime()` (called by the app's group) gives
+plain options a converter without Pydantic. It falls back to Typer's own way whenever those
+internals are not the expected ones, and `MIGTUTOR_PLAIN_TYPER=1` turns it off (CI runs the
+suite that way too, so the fallback is tested). bench/README.md has the measurement.
 
 Typer 0.29 converts every parameter value it processes (even a `None` default, e.g. of the
 `--help` option) through a Pydantic `TypeAdapter`, built on first use. Importing Pydantic and
@@ -17,14 +16,9 @@ nothing.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, get_args, get_origin
-
-import typer
 
 try:  # Typer internals: present in Typer 0.29; absent before, and may move later.
     from typer._coercion import RuntimeParam, build_runtime_param, resolve_type_descriptor
@@ -36,11 +30,6 @@ except ImportError:  # pragma: no cover - depends on the installed Typer
 def plain_typer() -> bool:
     """True when Typer runs as it comes: no lean start-up (MIGTUTOR_PLAIN_TYPER=1)."""
     return os.environ.get("MIGTUTOR_PLAIN_TYPER") == "1"
-
-
-def make_app(**options: Any) -> typer.Typer:
-    """The application object: lean unless MIGTUTOR_PLAIN_TYPER=1."""
-    return typer.Typer(**options) if plain_typer() else LeanTyper(**options)
 
 
 def prime(command: Any, ctx: Any) -> None:
@@ -106,93 +95,3 @@ if RuntimeParam is not None:
             # Anything else ("yes" for a bool from an environment variable ...): Typer's way.
             descriptor = resolve_type_descriptor(annotation, self.parameter_info)
             return build_runtime_param(descriptor)._coerce_value(value, param=param, ctx=ctx)
-
-
-# -- building only the command that runs -------------------------------------------------------
-
-
-class LeanTyper(typer.Typer):
-    """A Typer app that, when run, builds the Click command of the subcommand it runs only.
-
-    `Typer.__call__` turns every registered command into a Click command (reading each
-    function's signature and evaluating its annotations) before parsing the arguments: for
-    migtutor's 35 commands that is about 15 ms of every start, mostly for commands that will
-    not run. When the arguments name a registered command (or a command of a registered
-    group), only that one is built; `--help`, no arguments, or anything unclear build all, so
-    listings, suggestions for typos and errors are exactly Typer's. Tests that go through
-    `typer.testing.CliRunner` always build the whole app.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        argv = kwargs.get("args", args[0] if args else None)
-        argv = sys.argv[1:] if argv is None else list(argv)
-        with _only_invoked(self, argv):
-            return super().__call__(*args, **kwargs)
-
-
-@contextlib.contextmanager
-def _only_invoked(app: typer.Typer, argv: list[str]) -> Iterator[None]:
-    saved: list[tuple[typer.Typer, list[Any], list[Any]]] = []
-    try:
-        _narrow(app, argv, saved)
-    except Exception:  # Typer's internals moved: build everything, as Typer does
-        _restore(saved)
-        saved = []
-    try:
-        yield
-    finally:
-        _restore(saved)
-
-
-def _narrow(app: typer.Typer, argv: list[str], saved: list[Any], root: bool = True) -> None:
-    """Keep only the command `argv` invokes in `app` (and, for a group, in it), if certain."""
-    from typer.main import get_command_name, solve_typer_info_defaults
-
-    if root and app.registered_callback is None:
-        return  # a root app with one command and no callback would change shape: leave it
-    name, rest = _command_token(app, argv)
-    if name is None:
-        return
-    commands = [
-        c
-        for c in app.registered_commands
-        if (c.name or get_command_name(c.callback.__name__)) == name  # type: ignore[union-attr]
-    ]
-    groups = [g for g in app.registered_groups if solve_typer_info_defaults(g).name == name]
-    if len(commands) + len(groups) != 1:
-        return  # unknown (Typer suggests a near name from the full list) or ambiguous
-    saved.append((app, app.registered_commands, app.registered_groups))
-    app.registered_commands, app.registered_groups = commands, groups
-    if groups and groups[0].typer_instance is not None:
-        _narrow(groups[0].typer_instance, rest, saved, root=False)
-
-
-def _restore(saved: list[Any]) -> None:
-    for app, commands, groups in reversed(saved):
-        app.registered_commands, app.registered_groups = commands, groups
-
-
-def _command_token(app: typer.Typer, argv: list[str]) -> tuple[str | None, list[str]]:
-    """The first argument that is not an option of `app`'s callback (or one's value)."""
-    from typer.models import OptionInfo
-    from typer.utils import get_params_from_function
-
-    callback = app.registered_callback.callback if app.registered_callback else None
-    takes_value: set[str] = set()
-    for param in get_params_from_function(callback).values() if callback else ():
-        info = param.default
-        if isinstance(info, OptionInfo) and param.annotation is not bool:
-            takes_value.update(info.param_decls or ())
-            takes_value.add("--" + param.name.replace("_", "-"))
-    index = 0
-    while index < len(argv):
-        token = argv[index]
-        if token in ("--help", "--"):
-            return None, []
-        if token in takes_value:
-            index += 2
-        elif token.startswith("-"):
-            index += 1
-        else:
-            return token, argv[index + 1 :]
-    return None, []

@@ -24,9 +24,8 @@ from migtutor import __version__, render
 from migtutor.cli import classes, instructor, lesson, migrations, views
 from migtutor.cli.context import State
 from migtutor.cli.group import MigtutorGroup
-from migtutor.typer_params import make_app
 
-app = make_app(
+app = typer.Typer(
     cls=MigtutorGroup,
     help="Learn database migrations with Alembic: guided lessons, checked at every step.",
     no_args_is_help=True,

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from migtutor.progress import Progress
 
 lesson_app = typer.Typer(
-    help="The course: five lessons from an empty database to five revisions, each step checked.",
+    help="The course: from an empty database to the course's blog schema, each step checked.",
     invoke_without_command=True,
     rich_markup_mode=None,
 )
@@ -71,7 +71,7 @@ def _current(lessons: list[Lesson], progress: Progress) -> tuple[Lesson, Step | 
 
 @lesson_app.callback()
 def lesson_main(ctx: typer.Context) -> None:
-    """The course: five lessons from an empty database to five revisions, each step checked.
+    """The course: from an empty database to the course's blog schema, each step checked.
 
     Without a command, shows the step you are on.
     """
