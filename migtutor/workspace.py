@@ -176,7 +176,9 @@ def init_workspace(
         name = location.name
     adopted = is_project(directory) or metadata is not None
     found = named_metadata(directory, metadata) if metadata else find_metadata(directory)
-    if adopted and found is None:
+    env_py = directory / name / "env.py"
+    writes_env_py = not env_py.exists() or (force and written_by_migtutor(env_py))
+    if adopted and found is None and writes_env_py:
         raise MigtutorError(
             f"{directory} has an app/ package, but no Base (declarative_base() or a "
             "DeclarativeBase subclass) was found in app/*.py, so env.py would not know your "
