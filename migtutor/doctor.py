@@ -6,6 +6,8 @@ problem, the ``fix``: the command (or edit) that repairs it. The codes:
 
 - ``no_workspace``: no alembic.ini; ``settings``: the database settings cannot be read;
 - ``url_source`` (info): which setting chose the URL (password masked);
+- ``env_py_url``: whether env.py keeps that URL or sets its own (a project's own settings), and
+  whether both name one database;
 - ``env_py_failed``, ``no_target_metadata``, ``models_not_imported``: what autogenerate sees;
 - ``database_unreachable``;
 - ``unversioned_tables``: tables but no revision recorded (made by ``create_all``);
@@ -108,6 +110,11 @@ def diagnose(workspace: Path, database_option: str | None = None) -> list[Findin
 
 def target_metadata(migrator: Migrator) -> Any:
     """The `target_metadata` env.py hands to Alembic, read in offline mode (no database)."""
+    return read_env_py(migrator)["metadata"]
+
+
+def read_env_py(migrator: Migrator) -> dict[str, Any]:
+    """Run env.py offline: its `target_metadata`, and the URL it leaves in the Config."""
     import io
 
     from alembic.runtime.environment import EnvironmentContext
@@ -128,13 +135,78 @@ def target_metadata(migrator: Migrator) -> Any:
         script = migrator.script
         with EnvironmentContext(config, script, fn=read, as_sql=True):
             script.run_env()
-    return captured.get("metadata")
+    captured.setdefault("metadata", None)
+    captured["url"] = config.get_main_option("sqlalchemy.url")
+    return captured
+
+
+def _metadata_origin(migrator: Migrator, metadata: Any) -> str:
+    """Which of the workspace's modules holds the base env.py compares ("app.models:Base")."""
+    import sys
+
+    workspace = migrator.workspace.resolve()
+    found = []
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not file or not Path(file).resolve().is_relative_to(workspace):
+            continue
+        for attribute, value in list(vars(module).items()):
+            if getattr(value, "metadata", None) is metadata and isinstance(value, type):
+                found.append(f"{name}:{attribute}")
+    # the models module imports the base: prefer it to the module that only makes it
+    found.sort(key=lambda spec: (not spec.split(":")[0].endswith("models"), spec))
+    return found[0] if found else ""
+
+
+def _same_database(first: str, second: str) -> bool:
+    from sqlalchemy.engine import make_url
+
+    try:
+        a, b = make_url(first), make_url(second)
+    except Exception:
+        return first == second
+    keys = ("drivername", "host", "port", "database", "username")
+    same = all(getattr(a, key) == getattr(b, key) for key in keys)
+    return same and (a.password or "") == (b.password or "")
+
+
+def _check_env_url(migrator: Migrator, env_py: Path, url: str | None, findings: list[Finding]):
+    from migtutor.urls import mask_password as mask
+
+    ours = migrator.database
+    if not url or url == ours.url:
+        findings.append(
+            _ok("env_py_url", f"{env_py} uses the URL migtutor gives it ({ours.source}).")
+        )
+        return
+    shown = mask(url)
+    if _same_database(url, ours.url):
+        findings.append(
+            _ok(
+                "env_py_url",
+                f"{env_py} sets the URL itself ({shown}, from the project's own settings); "
+                f"it names the same database as migtutor's URL from {ours.source}.",
+            )
+        )
+        return
+    findings.append(
+        _problem(
+            "env_py_url",
+            f"{env_py} sets the URL itself ({shown}), so Alembic migrates that database, while "
+            f"migtutor reads {ours.masked_url} (from {ours.source}): the two disagree, and "
+            "upgrade/downgrade would change one while migtutor reports on the other.",
+            "Make them name one database: set migtutor's settings (.env, DATABASE_URL or -d) "
+            "to the project's database, or let env.py keep the URL migtutor puts in the Config "
+            "(only set sqlalchemy.url when config.get_main_option('sqlalchemy.url') is empty).",
+        )
+    )
 
 
 def _check_env_py(migrator: Migrator, findings: list[Finding]) -> list[str]:
     env_py = Path(migrator.script.dir) / "env.py"
     try:
-        metadata = target_metadata(migrator)
+        env = read_env_py(migrator)
+        metadata = env["metadata"]
     except Exception as exc:
         known = translate(exc)
         detail = known.message if known else f"{type(exc).__name__}: {exc}"
@@ -147,6 +219,7 @@ def _check_env_py(migrator: Migrator, findings: list[Finding]) -> list[str]:
             )
         )
         return []
+    _check_env_url(migrator, env_py, env["url"], findings)
     if metadata is None:
         findings.append(
             _problem(
@@ -171,8 +244,14 @@ def _check_env_py(migrator: Migrator, findings: list[Finding]) -> list[str]:
             )
         )
         return []
+    origin = _metadata_origin(migrator, metadata)
+    where = f" ({origin}.metadata)" if origin else ""
     findings.append(
-        _ok("target_metadata", f"env.py's target_metadata knows the models: {', '.join(tables)}.")
+        _ok(
+            "target_metadata",
+            f"Autogenerate compares the database with env.py's target_metadata{where}, which "
+            f"knows the tables: {', '.join(tables)}.",
+        )
     )
     return tables
 

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from migtutor.migrate import Outcome, Revision
     from migtutor.settings import DatabaseSettings
+    from migtutor.workspace import InitResult
 
 _consoles: dict[str, Console] = {}
 # `history -v` shows a revision's docstring: this many lines of it, each at most this wide.
@@ -174,6 +175,29 @@ def settings(database: DatabaseSettings, workspace: str) -> None:
     markup(f"[bold]Workspace:[/]     {escape(workspace)}")
     markup(f"[bold]Database URL:[/]  {escape(database.masked_url)}")
     markup(f"[bold]Source:[/]        {escape(database.source)}")
+
+
+def init_result(result: InitResult) -> None:
+    """What `init` added, what it left alone, and which models env.py compares."""
+    where = escape(str(result.workspace))
+    if result.adopted:
+        verb = "Added Alembic to the project in" if result.written else "Nothing to add in"
+        markup(f"[green]{verb}[/] {where}")
+    else:
+        markup(f"[green]Created a migtutor workspace in[/] {where}")
+    for name in result.written:
+        line(f"  {name}")
+    for name, why in result.kept.items():
+        line(f"  {name}: kept ({why})")
+    found = result.metadata
+    if found is not None:
+        models = ", ".join(found.models) or "no model classes yet"
+        origin = "" if found.defined_in == found.module else f", defined in {found.defined_in}"
+        markup(
+            f"Found the models' base [bold]{escape(found.spec)}[/]{escape(origin)} "
+            f"({escape(models)}): {escape(result.scripts)}/env.py imports it, so autogenerate "
+            "compares the database with those models."
+        )
 
 
 def code(source: str, path: str) -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from migtutor.alembic_config import versions_location
 from migtutor.course import (  # noqa: F401  (the course, as reset names it)
     COURSE_TABLES,
     LESSON_COUNT,
@@ -603,8 +604,10 @@ def plan_files(workspace: Path, target: Target) -> FilePlan | None:
     file in migrations/versions/ (the learner's own work) is moved to a numbered backup folder;
     the missing reference revisions are copied in. The course's own checkout is left alone.
     """
-    versions = workspace / "migrations" / "versions"
-    if not (workspace / "alembic.ini").is_file() or not versions.is_dir():
+    if not (workspace / "alembic.ini").is_file():
+        return None
+    versions = versions_location(workspace)
+    if not versions.is_dir():
         return None
     try:
         reference = reference_versions()

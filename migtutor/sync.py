@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from migtutor.alembic_config import versions_location
 from migtutor.course import REFERENCE_IDS
 from migtutor.errors import MigtutorError
 from migtutor.reset import FilePlan, Target, apply_files, plan_files, set_progress
@@ -50,7 +51,10 @@ class SyncOutcome:
 
 def defined_revisions(workspace: Path) -> set[str]:
     """The revision ids the workspace's files define, read without importing them."""
-    versions = workspace / "migrations" / "versions"
+    try:
+        versions = versions_location(workspace)
+    except MigtutorError:
+        return set()
     found: set[str] = set()
     for path in versions.glob("*.py"):
         try:
@@ -87,7 +91,7 @@ def plan_sync(workspace: Path, database: DatabaseSettings) -> SyncOutcome:
         if current and not set(current) <= defined_revisions(workspace):
             raise MigtutorError(
                 f"The database is at {', '.join(current)}, which is not a revision of the "
-                "course, and no file in migrations/versions/ defines it, so sync cannot restore "
+                "course, and no revision file of the workspace defines it, so sync cannot restore "
                 "it. Restore the revision file, or put the database at a lesson's start with "
                 "`migtutor reset --to lesson:N`."
             )

@@ -40,7 +40,9 @@ def test_version_and_python_dash_m() -> None:
     assert completed.stdout.strip() == f"migtutor {__version__}"
 
 
-def test_init_lays_out_a_workspace_and_refuses_to_overwrite(cli, tmp_path: Path) -> None:
+def test_init_lays_out_a_workspace_and_never_overwrites_the_learners_files(
+    cli, tmp_path: Path
+) -> None:
     target = tmp_path / "class"
     result = cli("init", str(target))
     assert result.exit_code == 0, result.output
@@ -62,12 +64,18 @@ def test_init_lays_out_a_workspace_and_refuses_to_overwrite(cli, tmp_path: Path)
     assert "migtutor lesson show" in result.stdout
 
     (target / "app" / "models.py").write_text("# my work\n")
+    (target / "migrations" / "env.py").write_text("# my env\n")
+    (target / "alembic.ini").write_text((target / "alembic.ini").read_text() + "# edited\n")
     again = cli("init", str(target))
-    assert again.exit_code == 1
-    assert "--force" in again.stderr
+    assert again.exit_code == 0, again.output
+    assert "app/models.py" not in again.stdout  # an adopted project: starter files untouched
+    assert "alembic.ini: kept (written by migtutor; --force re-writes it)" in again.stdout
     assert (target / "app" / "models.py").read_text() == "# my work\n"
+    assert "# edited" in (target / "alembic.ini").read_text()
     assert cli("init", "--force", str(target)).exit_code == 0
-    assert "class Post" in (target / "app" / "models.py").read_text()
+    assert (target / "app" / "models.py").read_text() == "# my work\n"  # the learner's code
+    assert (target / "migrations" / "env.py").read_text() == "# my env\n"  # no header: theirs
+    assert "# edited" not in (target / "alembic.ini").read_text()
 
 
 def test_revision_chain_and_reading_commands(cli, workspace: Path, database_url: str) -> None:

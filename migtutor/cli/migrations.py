@@ -29,24 +29,49 @@ EXPLAIN_HELP = "First show the plain Alembic command, the revisions in order and
 def init(
     ctx: typer.Context,
     directory: Annotated[
-        Path | None, typer.Argument(help="Where to create it (default: the workspace).")
+        str | None,
+        typer.Argument(
+            help="In a project that has app/: the migrations folder to add (`init alembic`). "
+            "Elsewhere: the directory of the new workspace (default: here).",
+            show_default=False,
+        ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+    metadata: Annotated[
+        str | None,
+        typer.Option(
+            "--metadata",
+            help="The base your models inherit from, as MODULE:NAME (app.models:Base); "
+            "default: found in app/*.py.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Re-write the files migtutor init wrote before.")
+    ] = False,
 ) -> None:
-    """Create a workspace: alembic.ini, migrations/, app/models.py, .env.example."""
-    from migtutor.workspace import init_workspace
+    """Set up Alembic: in a project, alembic.ini and the migrations folder wired to its models;
+    in an empty directory, a workspace with the course's starter app/models.py too."""
+    from migtutor.workspace import init_workspace, is_project
 
-    given = directory or ctx.find_root().params.get("workspace")  # else here, not the one above
-    target = Path(given or Path.cwd()).resolve()
-    result = init_workspace(target, force=force)
+    root = Path(ctx.find_root().params.get("workspace") or Path.cwd()).resolve()
+    scripts = None
+    target = root
+    if directory is not None:
+        plain = Path(directory).name == directory and directory not in (".", "..")
+        if plain and (is_project(root) or metadata) and not is_project(root / directory):
+            scripts = directory  # `migtutor init alembic` in the course's project
+        else:
+            target = (Path.cwd() / directory).resolve()
+    result = init_workspace(target, force=force, scripts=scripts, metadata=metadata)
     if state(ctx).json:
-        render.emit_json({"workspace": str(result.workspace), "written": result.written})
+        render.emit_json(result.to_json())
         return
-    render.markup(
-        f"[green]Created a migtutor workspace in[/] {render.escape(str(result.workspace))}"
-    )
-    for name in result.written:
-        render.line(f"  {name}")
+    render.init_result(result)
+    if result.adopted:
+        render.markup(
+            "\nNext: [bold]migtutor doctor[/] to see what autogenerate compares, then "
+            '[bold]migtutor revision --autogenerate -m "create posts table"[/].'
+        )
+        return
     prefix = "" if target == Path.cwd().resolve() else f"cd {render.escape(str(target))} && "
     render.markup(
         "\nNext: [bold]"
