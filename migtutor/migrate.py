@@ -529,7 +529,7 @@ class Migrator:
 
         What `alembic check` compares, read with `compare_metadata` inside env.py's own context
         (its compare_type, include_object ...): the exception `alembic check` raises carries the
-        differences as data only from Alembic 1.14 on.
+        differences as data only from Alembic 1.15 on.
         """
         from alembic.autogenerate import compare_metadata
         from alembic.runtime.environment import EnvironmentContext
