@@ -30,6 +30,25 @@ def _clean_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A project's own env.py may call logging.config.fileConfig(), which points the root
+    logger at this test's (then closed) stderr; the next test would log into it."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    loggers = {name: (lg.disabled, lg.level, list(lg.handlers))
+               for name, lg in logging.Logger.manager.loggerDict.items()
+               if isinstance(lg, logging.Logger)}  # fmt: skip
+    yield
+    root.handlers[:], root.level = handlers, level
+    for name, lg in logging.Logger.manager.loggerDict.items():
+        if isinstance(lg, logging.Logger):
+            disabled, lvl, own = loggers.get(name, (False, logging.NOTSET, []))
+            lg.disabled, lg.level, lg.handlers[:] = disabled, lvl, own
+
+
 @dataclass
 class Result:
     exit_code: int
