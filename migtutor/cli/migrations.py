@@ -7,14 +7,17 @@ it returns. `register(app)` adds them to the app.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from migtutor import render
-from migtutor.cli.context import State, loss_confirmation, state
+from migtutor.cli import completion as complete
+from migtutor.cli.context import JsonOption, State, loss_confirmation, state
 
 if TYPE_CHECKING:
     from migtutor.migrate import Migrator
@@ -32,6 +35,7 @@ def init(
         Path | None, typer.Argument(help="Where to create it (default: the workspace).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Create a workspace: alembic.ini, migrations/, app/models.py, .env.example."""
     from migtutor.workspace import init_workspace
@@ -56,7 +60,7 @@ def init(
     )
 
 
-def show_config(ctx: typer.Context) -> None:
+def show_config(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Show the database URL in use (password masked) and where it came from."""
     st = state(ctx)
     database = st.database
@@ -74,6 +78,7 @@ def show_config(ctx: typer.Context) -> None:
 def current(
     ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Explain the answer.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Show the revision the database is at (its alembic_version row)."""
     st = state(ctx)
@@ -91,6 +96,7 @@ def current(
 def heads(
     ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show file paths.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Show the newest revision(s) in the scripts: what `upgrade head` goes to."""
     st = state(ctx)
@@ -118,11 +124,25 @@ def history(
     ] = None,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show details.")] = False,
     indicate_current: Annotated[
-        bool, typer.Option("-i", "--indicate-current", help="Fail if the database is unreachable.")
+        bool,
+        typer.Option(
+            "-i",
+            "--indicate-current",
+            help="Mark the current revision, as in Alembic (migtutor marks it anyway whenever "
+            "the database answers).",
+        ),
+    ] = False,
+    require_database: Annotated[
+        bool,
+        typer.Option(
+            "--require-database",
+            help="Fail if the database is unreachable, instead of listing without the mark.",
+        ),
     ] = False,
     graph: Annotated[
         bool, typer.Option("--graph", help="Draw the graph with branches (as `migtutor graph`).")
     ] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """List revisions newest first, as the linked list Alembic walks."""
     st = state(ctx)
@@ -132,7 +152,7 @@ def history(
         show_graph(st)
         return
     with st.migrator() as migrator:
-        current_ids = _current_if_reachable(migrator, required=indicate_current)
+        current_ids = _current_if_reachable(migrator, required=require_database)
         revs = migrator.revisions(rev_range, current=current_ids)
     if st.json:
         render.emit_json([_history_json(r) for r in revs])
@@ -159,7 +179,13 @@ def _current_if_reachable(migrator: Migrator, required: bool) -> list[str] | Non
 
 def show(
     ctx: typer.Context,
-    rev: Annotated[str, typer.Argument(help="Revision id, unique prefix, head or base.")],
+    rev: Annotated[
+        str,
+        typer.Argument(
+            help="Revision id, unique prefix, head or base.", autocompletion=complete.revisions
+        ),
+    ],
+    json_output: JsonOption = False,
 ) -> None:
     """Show one revision: its place in the chain and its code."""
     st = state(ctx)
@@ -173,7 +199,7 @@ def show(
     render.code(Path(revision.path).read_text(encoding="utf-8"), revision.path)
 
 
-def branches(ctx: typer.Context) -> None:
+def branches(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Show revisions where the chain forks."""
     st = state(ctx)
     with st.migrator() as migrator:
@@ -186,7 +212,7 @@ def branches(ctx: typer.Context) -> None:
     render.revisions(points)
 
 
-def check(ctx: typer.Context) -> None:
+def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Compare the models with the database; exit 1 if a new migration is needed."""
     st = state(ctx)
     with st.migrator() as migrator:
@@ -221,6 +247,7 @@ def revision(
         str | None, typer.Option("--depends-on", help="Revision this one depends on.")
     ] = None,
     explain: Annotated[bool, typer.Option("--explain", help=EXPLAIN_HELP)] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Create a new revision file in migrations/versions/."""
     st = state(ctx)
@@ -251,9 +278,13 @@ def revision(
 
 def merge(
     ctx: typer.Context,
-    revisions: Annotated[list[str], typer.Argument(help="Revisions to join, or `heads`.")],
+    revisions: Annotated[
+        list[str],
+        typer.Argument(help="Revisions to join, or `heads`.", autocompletion=complete.revisions),
+    ],
     message: Annotated[str, typer.Option("-m", "--message", help="Message.")] = "merge",
     rev_id: Annotated[str | None, typer.Option("--rev-id", help="Use this revision id.")] = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Join several heads into one with a merge revision."""
     st = state(ctx)
@@ -279,13 +310,19 @@ ExplainOption = Annotated[bool, typer.Option("--explain", help=EXPLAIN_HELP)]
 
 def upgrade(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="head, heads, a revision, +N or REV+N.")] = "head",
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="head, heads, a revision, +N or REV+N.", autocompletion=complete.revisions
+        ),
+    ] = "head",
     sql: Annotated[
         bool, typer.Option("--sql", help="Print the SQL instead of running it.")
     ] = False,
     yes: YesOption = False,
     quiet: QuietOption = False,
     explain: ExplainOption = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Apply revisions up to TARGET (default: head)."""
     _move(ctx, "upgrade", target, sql, yes=yes, quiet=quiet, explain=explain)
@@ -293,13 +330,16 @@ def upgrade(
 
 def downgrade(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="-N, base, or a revision.")],
+    target: Annotated[
+        str, typer.Argument(help="-N, base, or a revision.", autocompletion=complete.revisions)
+    ],
     sql: Annotated[
         bool, typer.Option("--sql", help="Print the SQL instead of running it.")
     ] = False,
     yes: YesOption = False,
     quiet: QuietOption = False,
     explain: ExplainOption = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Revert revisions down to TARGET."""
     _move(ctx, "downgrade", target, sql, yes=yes, quiet=quiet, explain=explain)
@@ -307,9 +347,15 @@ def downgrade(
 
 def stamp(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="Revision to record, e.g. head or base.")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="Revision to record, e.g. head or base.", autocompletion=complete.revisions
+        ),
+    ],
     purge: Annotated[bool, typer.Option("--purge", help="Empty alembic_version first.")] = False,
     quiet: QuietOption = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Record a revision in alembic_version without running any migration."""
     from migtutor.schema import diff, snapshot
@@ -339,6 +385,7 @@ def redo(
     steps: Annotated[int, typer.Argument(help="How many revisions to redo.", min=1)] = 1,
     yes: YesOption = False,
     quiet: QuietOption = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Downgrade the last N revisions and upgrade them again: does downgrade() really undo?
 
@@ -465,12 +512,25 @@ def _explain_created(st: State, migrator: Migrator, created: Any) -> None:
     views.plan(revision_sql(migrator, created.revision, created.down_revision))
 
 
+class MoveCommand(TyperCommand):
+    """upgrade/downgrade: `-N` (`downgrade -1`) is a target, any other unknown option a usage
+    error (Click's message, exit 2), as in Alembic."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        options, positional = args[:end], args[end + 1 :]
+        relative = [a for a in options if re.fullmatch(r"-\d+", a)]
+        if relative:  # after `--`, Click reads them as arguments, not options
+            options = [a for a in options if a not in relative]
+            args = [*options, "--", *relative, *positional]
+        return super().parse_args(ctx, args)
+
+
 def register(app: typer.Typer) -> None:
-    relative_targets = {"ignore_unknown_options": True}  # `downgrade -1` is a target
     app.command()(init)
     app.command("config")(show_config)
     for command in (current, heads, history, show, branches, check, revision, merge, stamp):
         app.command()(command)
-    app.command(context_settings=relative_targets)(upgrade)
-    app.command(context_settings=relative_targets)(downgrade)
+    app.command(cls=MoveCommand)(upgrade)
+    app.command(cls=MoveCommand)(downgrade)
     app.command()(redo)
