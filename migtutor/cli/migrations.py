@@ -253,7 +253,17 @@ def revision(
     st = state(ctx)
     with st.migrator() as migrator:
         if explain:
-            _explain_revision(st, migrator, message, autogenerate, head)
+            _explain_revision(
+                st,
+                migrator,
+                message,
+                autogenerate,
+                head,
+                rev_id=rev_id,
+                splice=splice,
+                branch_label=branch_label,
+                depends_on=depends_on,
+            )
         created = migrator.revision(
             message,
             autogenerate=autogenerate,
@@ -492,12 +502,13 @@ def _report_json(report: MoveReport | RedoReport) -> dict[str, Any]:
 
 
 def _explain_revision(
-    st: State, migrator: Migrator, message: str, autogenerate: bool, head: str
+    st: State, migrator: Migrator, message: str, autogenerate: bool, head: str, **options: Any
 ) -> None:
+    """`options`: rev_id, splice, branch_label, depends_on, shown in the alembic command."""
     from migtutor import views
     from migtutor.explain import plan_revision
 
-    plan = plan_revision(migrator, message, autogenerate, head, st.database_url)
+    plan = plan_revision(migrator, message, autogenerate, head, st.database_url, **options)
     if not st.json:
         views.plan(plan)
 
