@@ -177,3 +177,13 @@ def test_a_closed_pipe_ends_with_141_quietly(args: tuple[str, ...], course_works
         os.close(write_end)
     assert process.returncode == 141
     assert process.stderr == b""
+
+
+def test_revision_explain_shows_the_options_given(cli, course_workspace: Path) -> None:
+    """The "equivalent" alembic command is equivalent: it carries --rev-id and the rest."""
+    result = cli(
+        "-w", str(course_workspace), "revision", "-m", "six", "--rev-id", "l6_six", "--explain"
+    )
+    assert result.exit_code == 0, result.output
+    assert "alembic revision -m six --rev-id l6_six" in result.stdout
+    assert list((course_workspace / "migrations" / "versions").glob("l6_six_*.py"))
