@@ -11,7 +11,13 @@ from typing import Any
 
 from migtutor import completion
 
-_KEYWORDS = {"upgrade": ("head", "heads"), "downgrade": ("base",), "show": ("head", "base")}
+_KEYWORDS = {
+    "upgrade": ("head", "heads"),
+    "downgrade": ("base",),
+    "show": ("head", "base"),
+    "stamp": ("head", "base"),
+    "merge": ("heads",),
+}
 
 
 def _workspace(ctx: Any) -> Path:
@@ -25,7 +31,7 @@ def _workspace(ctx: Any) -> Path:
 
 def revisions(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
     """Revision ids of the workspace's files, after the keywords the command takes."""
-    keywords = _KEYWORDS.get(ctx.info_name or "", ("head",))
+    keywords = _KEYWORDS.get(ctx.info_name or "", ())
     found = [(word, "keyword") for word in keywords if word.startswith(incomplete)]
     return found + completion.revision_ids(_workspace(ctx), incomplete)
 

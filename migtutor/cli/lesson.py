@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from migtutor.cli import completion as complete
+from migtutor.cli.completion import lessons as complete_lessons
 from migtutor.cli.context import JsonOption
 from migtutor.cli.context import state as _state
 
@@ -111,7 +111,7 @@ def show(
     number: Annotated[
         int | None,
         typer.Argument(
-            help="Lesson number (default: the one you are on).", autocompletion=complete.lessons
+            help="Lesson number (default: the one you are on).", autocompletion=complete_lessons
         ),
     ] = None,
     step: Annotated[int | None, typer.Option("--step", "-s", help="Step number to show.")] = None,
@@ -217,7 +217,7 @@ def solution(ctx: typer.Context) -> None:
 def goto(
     ctx: typer.Context,
     number: Annotated[
-        int, typer.Argument(help="The lesson to go to.", autocompletion=complete.lessons)
+        int, typer.Argument(help="The lesson to go to.", autocompletion=complete_lessons)
     ],
 ) -> None:
     """Go to lesson N (its first step); finished lessons stay finished."""
@@ -238,7 +238,7 @@ def reset(
         int | None,
         typer.Argument(
             help="The lesson to start over (default: the current one).",
-            autocompletion=complete.lessons,
+            autocompletion=complete_lessons,
         ),
     ] = None,
 ) -> None:

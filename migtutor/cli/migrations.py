@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperCommand
 
 from migtutor import render
-from migtutor.cli import completion as complete
+from migtutor.cli.completion import revisions as complete_revisions
 from migtutor.cli.context import JsonOption, State, loss_confirmation, state
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ def show(
     rev: Annotated[
         str,
         typer.Argument(
-            help="Revision id, unique prefix, head or base.", autocompletion=complete.revisions
+            help="Revision id, unique prefix, head or base.", autocompletion=complete_revisions
         ),
     ],
     json_output: JsonOption = False,
@@ -290,7 +290,7 @@ def merge(
     ctx: typer.Context,
     revisions: Annotated[
         list[str],
-        typer.Argument(help="Revisions to join, or `heads`.", autocompletion=complete.revisions),
+        typer.Argument(help="Revisions to join, or `heads`.", autocompletion=complete_revisions),
     ],
     message: Annotated[str, typer.Option("-m", "--message", help="Message.")] = "merge",
     rev_id: Annotated[str | None, typer.Option("--rev-id", help="Use this revision id.")] = None,
@@ -323,7 +323,7 @@ def upgrade(
     target: Annotated[
         str,
         typer.Argument(
-            help="head, heads, a revision, +N or REV+N.", autocompletion=complete.revisions
+            help="head, heads, a revision, +N or REV+N.", autocompletion=complete_revisions
         ),
     ] = "head",
     sql: Annotated[
@@ -341,7 +341,7 @@ def upgrade(
 def downgrade(
     ctx: typer.Context,
     target: Annotated[
-        str, typer.Argument(help="-N, base, or a revision.", autocompletion=complete.revisions)
+        str, typer.Argument(help="-N, base, or a revision.", autocompletion=complete_revisions)
     ],
     sql: Annotated[
         bool, typer.Option("--sql", help="Print the SQL instead of running it.")
@@ -360,7 +360,7 @@ def stamp(
     target: Annotated[
         str,
         typer.Argument(
-            help="Revision to record, e.g. head or base.", autocompletion=complete.revisions
+            help="Revision to record, e.g. head or base.", autocompletion=complete_revisions
         ),
     ],
     purge: Annotated[bool, typer.Option("--purge", help="Empty alembic_version first.")] = False,
