@@ -125,12 +125,26 @@ def plan_revision(
     autogenerate: bool,
     head: str = "head",
     database_option: str | None = None,
+    *,
+    rev_id: str | None = None,
+    splice: bool = False,
+    branch_label: str | None = None,
+    depends_on: str | None = None,
 ) -> Plan:
     command = f"alembic revision -m {shlex.quote(message)}"
     if autogenerate:
         command += " --autogenerate"
     if head != "head":
         command += f" --head {shlex.quote(head)}"
+    if splice:
+        command += " --splice"
+    for option, value in (
+        ("--branch-label", branch_label),
+        ("--depends-on", depends_on),
+        ("--rev-id", rev_id),
+    ):
+        if value:
+            command += f" {option} {shlex.quote(value)}"
     heads = migrator.head_ids()
     if head == "head" and len(heads) > 1:
         raise MigtutorError(

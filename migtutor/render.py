@@ -37,7 +37,13 @@ def console(stderr: bool = False) -> Console:
         def make_rich() -> Console:
             from rich.console import Console
 
-            return Console(
+            class PipeConsole(Console):
+                def on_broken_pipe(self) -> None:
+                    # Rich would exit 1 here; the app's group ends such a run quietly with 141.
+                    self.quiet = True
+                    raise BrokenPipeError
+
+            return PipeConsole(
                 file=stream,
                 no_color=_no_color,
                 highlight=False,

@@ -12,20 +12,18 @@ This module prints nothing.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migtutor.alembic_config import versions_location
+from migtutor.completion import REVISION_LINE
 from migtutor.course import REFERENCE_IDS
 from migtutor.errors import MigtutorError
 from migtutor.reset import FilePlan, Target, apply_files, plan_files, set_progress
 
 if TYPE_CHECKING:
     from migtutor.settings import DatabaseSettings
-
-_REVISION_LINE = re.compile(r"""^revision(?:\s*:\s*str)?\s*=\s*['"]([^'"]+)['"]""", re.MULTILINE)
 
 
 @dataclass
@@ -58,7 +56,7 @@ def defined_revisions(workspace: Path) -> set[str]:
     found: set[str] = set()
     for path in versions.glob("*.py"):
         try:
-            match = _REVISION_LINE.search(path.read_text(encoding="utf-8"))
+            match = REVISION_LINE.search(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError):
             continue
         if match:

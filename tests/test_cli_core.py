@@ -268,11 +268,75 @@ def test_plain_alembic_cli_sees_what_migtutor_sees(cli, course_workspace: Path) 
     assert cli("-w", str(course_workspace), "--json", "current").json()["current"] == ["l5_votes"]
 
 
-@pytest.mark.parametrize("option", ["--no-color"])
-def test_no_color_output_has_no_escape_codes(cli, course_workspace: Path, option: str) -> None:
-    result = cli("-w", str(course_workspace), option, "history")
-    assert result.exit_code == 0
-    assert "\x1b[" not in result.stdout
+def on_a_terminal(*args: str, env: dict[str, str]) -> str:
+    """What the installed command writes to a pseudo-terminal (stdout), as a person sees it."""
+    import os
+    import pty
+
+    migtutor = str(Path(sys.executable).with_name("migtutor"))
+    environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    leader, follower = pty.openpty()
+    try:
+        completed = subprocess.run(
+            [migtutor, *args],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env={**environment, "TERM": "xterm", **env},
+            timeout=120,
+        )
+    finally:
+        os.close(follower)
+    assert completed.returncode == 0, completed.stderr
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the terminal's other end is closed and all was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.parametrize(
+    ("env", "option", "colour"),
+    [
+        ({}, None, True),
+        ({"NO_COLOR": "1"}, None, False),
+        ({}, "--no-color", False),
+        ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, None, False),
+    ],
+)
+def test_colour_on_a_terminal_unless_no_color(
+    course_workspace: Path, env: dict[str, str], option: str | None, colour: bool
+) -> None:
+    args = ["-w", str(course_workspace), *([option] if option else []), "history"]
+    shown = on_a_terminal(*args, env=env)
+    assert "l1_posts" in shown
+    assert ("\x1b[" in shown) is colour, shown
+
+
+@pytest.mark.parametrize(("env", "colour"), [({}, False), ({"FORCE_COLOR": "1"}, True)])
+def test_a_pipe_gets_colour_only_with_force_color(
+    course_workspace: Path, env: dict[str, str], colour: bool
+) -> None:
+    import os
+
+    migtutor = str(Path(sys.executable).with_name("migtutor"))
+    environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    completed = subprocess.run(
+        [migtutor, "-w", str(course_workspace), "history"],
+        capture_output=True,
+        text=True,
+        env={**environment, **env},
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "l1_posts" in completed.stdout
+    assert ("\x1b[" in completed.stdout) is colour
 
 
 def test_course_environment_is_the_workspace_template() -> None:

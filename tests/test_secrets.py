@@ -147,7 +147,7 @@ def test_failing_connections_do_not_print_the_password(
         "unknown driver": f"postgresql+nodriver://postgres:{QUOTED}@127.0.0.1/x",
         "bad option": url + "?sslmode=bogus&nonsense=1",
     }[where]
-    for command in [("--debug", "upgrade"), ("--debug", "--json", "history", "-i")]:
+    for command in [("--debug", "upgrade"), ("--debug", "--json", "history", "--require-database")]:
         result = run(secret_workspace, "-d", url, *command, env={})
         assert result.returncode != 0, result.stdout
         assert_no_secret(result.stdout + result.stderr, f"{where}: {command}")

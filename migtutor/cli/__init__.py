@@ -29,7 +29,7 @@ app = typer.Typer(
     cls=MigtutorGroup,
     help="Learn database migrations with Alembic: guided lessons, checked at every step.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from migtutor import render
-from migtutor.cli.context import confirm_or_refuse
+from migtutor.cli.context import JsonOption, confirm_or_refuse
 from migtutor.cli.context import state as _state
 from migtutor.cli.instructor import TargetOption
 from migtutor.errors import MigtutorError
@@ -45,6 +45,7 @@ def class_create(
         typer.Option("--credentials", help="Write each student's URL here (mode 0600)."),
     ] = None,
     to: TargetOption = "base",
+    json_output: JsonOption = False,
 ) -> None:
     """Create a database and a login role per student, granted only on their own database.
 
@@ -125,6 +126,7 @@ def class_reset(
     allow_remote: Annotated[
         bool, typer.Option("--allow-remote", help="Allow a server that is not on this machine.")
     ] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Reset every student's database to TARGET, eight at a time, each in one transaction.
 
@@ -175,7 +177,9 @@ def _lesson_text(lesson: int | None) -> str:
 
 
 @class_app.command("status")
-def class_status(ctx: typer.Context, prefix: PrefixOption = "class") -> None:
+def class_status(
+    ctx: typer.Context, prefix: PrefixOption = "class", json_output: JsonOption = False
+) -> None:
     """The dashboard: each student's revision, lesson, state and tables."""
     from migtutor import classroom
 
@@ -222,6 +226,7 @@ def class_drop(
     allow_remote: Annotated[
         bool, typer.Option("--allow-remote", help="Allow a server that is not on this machine.")
     ] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Drop the roster's databases and roles."""
     from migtutor import classroom

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -67,6 +67,19 @@ def state(ctx: typer.Context) -> State:
     if not isinstance(root.obj, State):
         root.obj = State()
     return root.obj
+
+
+def _set_json(ctx: typer.Context, value: bool) -> bool:
+    if value:
+        state(ctx).json = True
+    return value
+
+
+# `--json` after a command (`migtutor lesson list --json`) does what the global one does.
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", callback=_set_json, help="Machine-readable JSON on stdout."),
+]
 
 
 def interactive() -> bool:

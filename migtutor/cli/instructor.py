@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from migtutor import render
-from migtutor.cli.context import confirm_or_refuse
+from migtutor.cli.context import JsonOption, confirm_or_refuse
 from migtutor.cli.context import interactive as on_a_terminal
 from migtutor.cli.context import state as _state
 from migtutor.urls import require_local
@@ -68,6 +68,7 @@ def reset(
             "whose open transactions would make the reset wait.",
         ),
     ] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Put the database at the start of any lesson, whatever state it is in.
 
@@ -108,7 +109,7 @@ def reset(
     show_reset_outcome(outcome)
 
 
-def sync(ctx: typer.Context) -> None:
+def sync(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Bring the workspace in step with the database after a class reset. Never changes the
     database.
 

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from migtutor.cli.completion import lessons as complete_lessons
+from migtutor.cli.context import JsonOption
 from migtutor.cli.context import state as _state
 
 if TYPE_CHECKING:
@@ -80,7 +82,7 @@ def lesson_main(ctx: typer.Context) -> None:
 
 
 @lesson_app.command("list")
-def list_lessons(ctx: typer.Context) -> None:
+def list_lessons(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """All lessons with done / current / to do, and a progress bar."""
     from migtutor import render, render_lessons
 
@@ -107,7 +109,10 @@ def list_lessons(ctx: typer.Context) -> None:
 def show(
     ctx: typer.Context,
     number: Annotated[
-        int | None, typer.Argument(help="Lesson number (default: the one you are on).")
+        int | None,
+        typer.Argument(
+            help="Lesson number (default: the one you are on).", autocompletion=complete_lessons
+        ),
     ] = None,
     step: Annotated[int | None, typer.Option("--step", "-s", help="Step number to show.")] = None,
 ) -> None:
@@ -134,7 +139,7 @@ def show(
 
 
 @lesson_app.command()
-def check(ctx: typer.Context) -> None:
+def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Check the step you are on; on success, record it and show the next one."""
     from migtutor import render, render_lessons
     from migtutor.checks import evaluate
@@ -211,7 +216,9 @@ def solution(ctx: typer.Context) -> None:
 @lesson_app.command()
 def goto(
     ctx: typer.Context,
-    number: Annotated[int, typer.Argument(help="The lesson to go to.")],
+    number: Annotated[
+        int, typer.Argument(help="The lesson to go to.", autocompletion=complete_lessons)
+    ],
 ) -> None:
     """Go to lesson N (its first step); finished lessons stay finished."""
     from migtutor import render, render_lessons
@@ -228,7 +235,11 @@ def goto(
 def reset(
     ctx: typer.Context,
     number: Annotated[
-        int | None, typer.Argument(help="The lesson to start over (default: the current one).")
+        int | None,
+        typer.Argument(
+            help="The lesson to start over (default: the current one).",
+            autocompletion=complete_lessons,
+        ),
     ] = None,
 ) -> None:
     """Start a lesson over from its first step (your database and files are not touched)."""
@@ -246,7 +257,7 @@ def reset(
 
 
 @lesson_app.command()
-def lint(ctx: typer.Context) -> None:
+def lint(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Validate every lesson file; exit 1 naming the file and key of each problem."""
     from migtutor import render
     from migtutor.course_files import lessons_dir

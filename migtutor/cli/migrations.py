@@ -7,14 +7,17 @@ it returns. `register(app)` adds them to the app.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from migtutor import render
-from migtutor.cli.context import State, loss_confirmation, state
+from migtutor.cli.completion import revisions as complete_revisions
+from migtutor.cli.context import JsonOption, State, loss_confirmation, state
 
 if TYPE_CHECKING:
     from migtutor.migrate import Migrator
@@ -47,6 +50,7 @@ def init(
     force: Annotated[
         bool, typer.Option("--force", help="Re-write the files migtutor init wrote before.")
     ] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Set up Alembic: in a project, alembic.ini and the migrations folder wired to its models;
     in an empty directory, a workspace with the course's starter app/models.py too."""
@@ -81,7 +85,7 @@ def init(
     )
 
 
-def show_config(ctx: typer.Context) -> None:
+def show_config(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Show the database URL in use (password masked) and where it came from."""
     st = state(ctx)
     database = st.database
@@ -99,6 +103,7 @@ def show_config(ctx: typer.Context) -> None:
 def current(
     ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Explain the answer.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Show the revision the database is at (its alembic_version row)."""
     st = state(ctx)
@@ -116,6 +121,7 @@ def current(
 def heads(
     ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show file paths.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Show the newest revision(s) in the scripts: what `upgrade head` goes to."""
     st = state(ctx)
@@ -143,11 +149,25 @@ def history(
     ] = None,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show details.")] = False,
     indicate_current: Annotated[
-        bool, typer.Option("-i", "--indicate-current", help="Fail if the database is unreachable.")
+        bool,
+        typer.Option(
+            "-i",
+            "--indicate-current",
+            help="Mark the current revision, as in Alembic (migtutor marks it anyway whenever "
+            "the database answers).",
+        ),
+    ] = False,
+    require_database: Annotated[
+        bool,
+        typer.Option(
+            "--require-database",
+            help="Fail if the database is unreachable, instead of listing without the mark.",
+        ),
     ] = False,
     graph: Annotated[
         bool, typer.Option("--graph", help="Draw the graph with branches (as `migtutor graph`).")
     ] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """List revisions newest first, as the linked list Alembic walks."""
     st = state(ctx)
@@ -157,7 +177,7 @@ def history(
         show_graph(st)
         return
     with st.migrator() as migrator:
-        current_ids = _current_if_reachable(migrator, required=indicate_current)
+        current_ids = _current_if_reachable(migrator, required=require_database)
         revs = migrator.revisions(rev_range, current=current_ids)
     if st.json:
         render.emit_json([_history_json(r) for r in revs])
@@ -184,7 +204,13 @@ def _current_if_reachable(migrator: Migrator, required: bool) -> list[str] | Non
 
 def show(
     ctx: typer.Context,
-    rev: Annotated[str, typer.Argument(help="Revision id, unique prefix, head or base.")],
+    rev: Annotated[
+        str,
+        typer.Argument(
+            help="Revision id, unique prefix, head or base.", autocompletion=complete_revisions
+        ),
+    ],
+    json_output: JsonOption = False,
 ) -> None:
     """Show one revision: its place in the chain and its code."""
     st = state(ctx)
@@ -198,7 +224,7 @@ def show(
     render.code(Path(revision.path).read_text(encoding="utf-8"), revision.path)
 
 
-def branches(ctx: typer.Context) -> None:
+def branches(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Show revisions where the chain forks."""
     st = state(ctx)
     with st.migrator() as migrator:
@@ -211,7 +237,7 @@ def branches(ctx: typer.Context) -> None:
     render.revisions(points)
 
 
-def check(ctx: typer.Context) -> None:
+def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Compare the models with the database; exit 1 if a new migration is needed."""
     st = state(ctx)
     with st.migrator() as migrator:
@@ -246,12 +272,23 @@ def revision(
         str | None, typer.Option("--depends-on", help="Revision this one depends on.")
     ] = None,
     explain: Annotated[bool, typer.Option("--explain", help=EXPLAIN_HELP)] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Create a new revision file in migrations/versions/."""
     st = state(ctx)
     with st.migrator() as migrator:
         if explain:
-            _explain_revision(st, migrator, message, autogenerate, head)
+            _explain_revision(
+                st,
+                migrator,
+                message,
+                autogenerate,
+                head,
+                rev_id=rev_id,
+                splice=splice,
+                branch_label=branch_label,
+                depends_on=depends_on,
+            )
         created = migrator.revision(
             message,
             autogenerate=autogenerate,
@@ -276,9 +313,13 @@ def revision(
 
 def merge(
     ctx: typer.Context,
-    revisions: Annotated[list[str], typer.Argument(help="Revisions to join, or `heads`.")],
+    revisions: Annotated[
+        list[str],
+        typer.Argument(help="Revisions to join, or `heads`.", autocompletion=complete_revisions),
+    ],
     message: Annotated[str, typer.Option("-m", "--message", help="Message.")] = "merge",
     rev_id: Annotated[str | None, typer.Option("--rev-id", help="Use this revision id.")] = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Join several heads into one with a merge revision."""
     st = state(ctx)
@@ -304,13 +345,19 @@ ExplainOption = Annotated[bool, typer.Option("--explain", help=EXPLAIN_HELP)]
 
 def upgrade(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="head, heads, a revision, +N or REV+N.")] = "head",
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="head, heads, a revision, +N or REV+N.", autocompletion=complete_revisions
+        ),
+    ] = "head",
     sql: Annotated[
         bool, typer.Option("--sql", help="Print the SQL instead of running it.")
     ] = False,
     yes: YesOption = False,
     quiet: QuietOption = False,
     explain: ExplainOption = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Apply revisions up to TARGET (default: head)."""
     _move(ctx, "upgrade", target, sql, yes=yes, quiet=quiet, explain=explain)
@@ -318,13 +365,16 @@ def upgrade(
 
 def downgrade(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="-N, base, or a revision.")],
+    target: Annotated[
+        str, typer.Argument(help="-N, base, or a revision.", autocompletion=complete_revisions)
+    ],
     sql: Annotated[
         bool, typer.Option("--sql", help="Print the SQL instead of running it.")
     ] = False,
     yes: YesOption = False,
     quiet: QuietOption = False,
     explain: ExplainOption = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Revert revisions down to TARGET."""
     _move(ctx, "downgrade", target, sql, yes=yes, quiet=quiet, explain=explain)
@@ -332,9 +382,15 @@ def downgrade(
 
 def stamp(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="Revision to record, e.g. head or base.")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="Revision to record, e.g. head or base.", autocompletion=complete_revisions
+        ),
+    ],
     purge: Annotated[bool, typer.Option("--purge", help="Empty alembic_version first.")] = False,
     quiet: QuietOption = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Record a revision in alembic_version without running any migration."""
     from migtutor.schema import diff, snapshot
@@ -364,6 +420,7 @@ def redo(
     steps: Annotated[int, typer.Argument(help="How many revisions to redo.", min=1)] = 1,
     yes: YesOption = False,
     quiet: QuietOption = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Downgrade the last N revisions and upgrade them again: does downgrade() really undo?
 
@@ -470,12 +527,13 @@ def _report_json(report: MoveReport | RedoReport) -> dict[str, Any]:
 
 
 def _explain_revision(
-    st: State, migrator: Migrator, message: str, autogenerate: bool, head: str
+    st: State, migrator: Migrator, message: str, autogenerate: bool, head: str, **options: Any
 ) -> None:
+    """`options`: rev_id, splice, branch_label, depends_on, shown in the alembic command."""
     from migtutor import views
     from migtutor.explain import plan_revision
 
-    plan = plan_revision(migrator, message, autogenerate, head, st.database_url)
+    plan = plan_revision(migrator, message, autogenerate, head, st.database_url, **options)
     if not st.json:
         views.plan(plan)
 
@@ -490,12 +548,25 @@ def _explain_created(st: State, migrator: Migrator, created: Any) -> None:
     views.plan(revision_sql(migrator, created.revision, created.down_revision))
 
 
+class MoveCommand(TyperCommand):
+    """upgrade/downgrade: `-N` (`downgrade -1`) is a target, any other unknown option a usage
+    error (Click's message, exit 2), as in Alembic."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        options, positional = args[:end], args[end + 1 :]
+        relative = [a for a in options if re.fullmatch(r"-\d+", a)]
+        if relative:  # after `--`, Click reads them as arguments, not options
+            options = [a for a in options if a not in relative]
+            args = [*options, "--", *relative, *positional]
+        return super().parse_args(ctx, args)
+
+
 def register(app: typer.Typer) -> None:
-    relative_targets = {"ignore_unknown_options": True}  # `downgrade -1` is a target
     app.command()(init)
     app.command("config")(show_config)
     for command in (current, heads, history, show, branches, check, revision, merge, stamp):
         app.command()(command)
-    app.command(context_settings=relative_targets)(upgrade)
-    app.command(context_settings=relative_targets)(downgrade)
+    app.command(cls=MoveCommand)(upgrade)
+    app.command(cls=MoveCommand)(downgrade)
     app.command()(redo)

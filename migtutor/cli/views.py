@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from migtutor import render
-from migtutor.cli.context import State
+from migtutor.cli.context import JsonOption, State
 from migtutor.cli.context import state as _state
 from migtutor.errors import MigtutorError
 
@@ -31,7 +31,7 @@ def show_graph(st: State) -> None:
     views.graph(revisions, current_known=current is not None)
 
 
-def graph_command(ctx: typer.Context) -> None:
+def graph_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Draw the revision graph, newest on top, with branch and merge points."""
     show_graph(_state(ctx))
 
@@ -41,6 +41,7 @@ def schema_command(
     table: Annotated[
         str | None, typer.Argument(help="Show only this table.", show_default=False)
     ] = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Show the live schema: columns, keys, constraints (with ON DELETE) and row counts."""
     from migtutor import views
@@ -66,7 +67,7 @@ def schema_command(
     views.schema(current, table)
 
 
-def doctor_command(ctx: typer.Context) -> None:
+def doctor_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Check the workspace and the database; explain each problem and the command that fixes it."""
     from migtutor import views
     from migtutor.doctor import diagnose, healthy
