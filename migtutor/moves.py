@@ -5,7 +5,9 @@
   afterwards, the guard, the move itself, and the schema changes it made.
 - ``redo(migrator, steps, ...) -> RedoReport``: down `steps` revisions and up again to where the
   database was, under one lock, guarded the same way: a learner's best test that a downgrade
-  really reverses its upgrade (the schema after should equal the schema before).
+  really reverses its upgrade (the schema after should equal the schema before). With a
+  revision id instead of a number, it re-applies that revision after an edit: down with the
+  downgrade() that was applied (migtutor.applied), up with the file as it is now.
 
 The person is reached through `MoveEvents` callbacks (show the plan, ask about a loss, say that
 another migration holds the lock); without them the workflow never asks, and a move that would
