@@ -156,3 +156,31 @@ def test_comments_and_layout_are_not_changes_and_the_record_stays_out_of_sight(
     finally:
         engine.dispose()
     assert left == 0  # a downgrade forgets what it unapplied
+
+
+def test_lesson_check_names_redo_when_the_revision_ran_while_empty(
+    cli, workspace: Path, database_url: str
+) -> None:
+    def check() -> dict:
+        return run(cli, workspace, database_url, "--json", "lesson", "check").json()
+
+    created = run(cli, workspace, database_url, "--json", "revision", "-m", "create posts table")
+    rev, path = created.json()["revision"], Path(created.json()["path"])
+    assert check()["passed"]  # step 1: the revision exists
+    assert run(cli, workspace, database_url, "upgrade", "head").exit_code == 0  # while empty
+    fill_in(path)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "primary_key=True)",
+            'primary_key=True), sa.Column("title", sa.String(), nullable=False)',
+        ),
+        encoding="utf-8",
+    )
+    assert check()["passed"]  # step 2: the file itself is right (tried on a scratch copy)
+
+    stuck = check()  # step 3: the database at head with a posts table
+    assert not stuck["passed"]
+    assert "was applied while its upgrade() was empty" in stuck["problems"][0]
+    assert f"`migtutor redo {rev}`" in stuck["problems"][0]
+    assert run(cli, workspace, database_url, "redo", rev).exit_code == 0
+    assert check() == {"lesson": 1, "step": 3, "passed": True, "problems": []}
