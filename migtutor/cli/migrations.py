@@ -363,6 +363,10 @@ def redo(
 
     st = state(ctx)
     count_or_rev: int | str = int(steps) if steps.lstrip("-").isdigit() else steps
+    if isinstance(count_or_rev, int) and count_or_rev < 1:
+        raise typer.BadParameter(
+            f"{steps} is not a number of revisions of 1 or more, nor a revision id."
+        )
     with st.migrator() as migrator:
         report = redo_revisions(migrator, count_or_rev, events=_events(st, yes))
     if st.json:
