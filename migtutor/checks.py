@@ -109,6 +109,9 @@ def evaluate(step: Step, workspace: Path, database: DatabaseSettings) -> CheckRe
                 )
         if "pending_tables" in check or check.get("models_match"):
             problems += _autogenerate_problems(check, migrator)
+        if needs_db or (_has_schema_checks(check) and not check.get("scratch")):
+            # First: a revision edited after it ran explains the other problems.
+            problems[:0] = [drift.message for drift in migrator.applied_drift()]
     return CheckResult(_explained(problems, step))
 
 

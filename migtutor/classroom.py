@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from migtutor.applied import APPLIED_TABLE
 from migtutor.errors import MigtutorError
 from migtutor.pg_sessions import OwnerLogins, admin_engine, privileges, quote
 from migtutor.reset import (
@@ -776,7 +777,7 @@ def _read_status(logins: OwnerLogins, helper: str, status: StudentStatus) -> Non
         with engine.connect() as connection:
             inspector = sa.inspect(connection)
             tables = sorted(inspector.get_table_names())
-            status.tables = [t for t in tables if t != VERSION_TABLE]
+            status.tables = [t for t in tables if t not in (VERSION_TABLE, APPLIED_TABLE)]
             if VERSION_TABLE in tables:
                 rows = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
                 status.current = sorted(str(row[0]) for row in rows)

@@ -14,6 +14,8 @@ problem, the ``fix``: the command (or edit) that repairs it. The codes:
 - ``workspace_behind_reset``: the database is at a course revision the workspace lacks;
 - ``unknown_revision``: alembic_version names a revision no script defines;
 - ``multiple_heads``; ``behind_head``; ``no_revisions`` (info);
+- ``changed_since_applied``: a revision file edited since it was applied (or applied while
+  its ``upgrade()`` was empty); the fix is ``migtutor redo REV``;
 - ``drift``: the models and the database differ (what ``check`` reports);
 - ``empty_downgrade``: a revision whose ``downgrade()`` does nothing.
 
@@ -97,6 +99,11 @@ def diagnose(workspace: Path, database_option: str | None = None) -> list[Findin
             metadata_tables = _check_env_py(migrator, findings)
             current = _check_database(migrator, database, findings)
             heads = _check_revisions(migrator, current, findings)
+            if current:
+                findings += [
+                    _problem("changed_since_applied", drift.problem, drift.fix)
+                    for drift in migrator.applied_drift(current)
+                ]
             if current is not None and heads and metadata_tables:
                 _check_drift(migrator, current, heads, findings)
             _check_downgrades(migrator, findings)

@@ -5,7 +5,9 @@
   afterwards, the guard, the move itself, and the schema changes it made.
 - ``redo(migrator, steps, ...) -> RedoReport``: down `steps` revisions and up again to where the
   database was, under one lock, guarded the same way: a learner's best test that a downgrade
-  really reverses its upgrade (the schema after should equal the schema before).
+  really reverses its upgrade (the schema after should equal the schema before). With a
+  revision id instead of a number, it re-applies that revision after an edit: down with the
+  downgrade() that was applied (migtutor.applied), up with the file as it is now.
 
 The person is reached through `MoveEvents` callbacks (show the plan, ask about a loss, say that
 another migration holds the lock); without them the workflow never asks, and a move that would
@@ -14,7 +16,8 @@ destroy data is refused. This module prints nothing: it returns plain data to re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -54,6 +57,7 @@ class RedoReport:
     heads: list[str]
     losses: list[Loss] = field(default_factory=list)
     changes: list[Change] | None = None  # after down and up: empty when downgrade() reverses
+    revision: str | None = None  # `redo REV`: the revision re-applied (changes are expected)
 
     @property
     def revisions(self) -> list[str]:
@@ -89,12 +93,19 @@ def move(
 
 def redo(
     migrator: Migrator,
-    steps: int = 1,
+    steps: int | str = 1,
     *,
     changes: bool = True,
     events: MoveEvents | None = None,
 ) -> RedoReport:
-    """Down `steps` revisions, then up again to the revision the database was at."""
+    """Down `steps` revisions, then up again to the revision the database was at.
+
+    `steps` may instead name an applied revision: down to the revision below it, running the
+    downgrade() of each revision as it was applied (migtutor.applied), then up with the files
+    as they are now. This is what re-applies a revision edited after it ran.
+    """
+    if isinstance(steps, str):
+        return _redo_revision(migrator, steps, changes=changes, events=events or MoveEvents())
     if steps < 1:
         raise MigtutorError(f"redo needs a number of revisions of 1 or more, not {steps}.")
     events = events or MoveEvents()
@@ -122,6 +133,64 @@ def redo(
         up = migrator.upgrade(current[0])
         found = _changes(migrator, before) if changes else None
     return RedoReport(down, up, migrator.head_ids(), losses, found)
+
+
+def _redo_revision(
+    migrator: Migrator, rev: str, *, changes: bool, events: MoveEvents
+) -> RedoReport:
+    with migrator.locked(on_wait=events.on_wait):
+        current = migrator.current_heads()
+        revision = migrator.get(rev)
+        if len(current) > 1:
+            raise MigtutorError(
+                f"The database is at several revisions ({', '.join(current)}): redo works on "
+                "one chain. Downgrade and upgrade the branch you mean by its revision id."
+            )
+        applied = (
+            {r.revision: r for r in migrator.revisions(f"base:{current[0]}")} if current else {}
+        )
+        if revision.revision not in applied:
+            raise MigtutorError(
+                f"Revision {revision.revision} is not applied to this database, so there is "
+                f"nothing to redo: `migtutor upgrade {revision.revision}` applies it."
+            )
+        if len(revision.down_revisions) > 1:
+            raise MigtutorError(
+                f"Revision {revision.revision} merges several revisions: redo one of those it "
+                "joins instead."
+            )
+        target = revision.down_revisions[0] if revision.down_revisions else "base"
+        before = _schema(migrator, row_counts=True)
+        with _as_applied(migrator, revision.revision, current[0]):
+            losses = _guard(migrator, "downgrade", target, before, events)
+            down = migrator.downgrade(target)
+        up = migrator.upgrade(current[0])
+        found = _changes(migrator, before) if changes else None
+    return RedoReport(down, up, migrator.head_ids(), losses, found, revision.revision)
+
+
+@contextmanager
+def _as_applied(migrator: Migrator, lowest: str, current: str) -> Iterator[None]:
+    """While downgrading from `current` to below `lowest`, run each edited revision's
+    downgrade() as it was applied (kept in migtutor_applied), not as its file has it now."""
+    from migtutor import applied
+
+    drifted = {d.revision for d in migrator.applied_drift([current])}
+    rows = applied.read(migrator.connection) if drifted else {}
+    migrator.connection.rollback()
+    swapped = []
+    for rev in migrator.revisions(f"{lowest}:{current}"):
+        row = rows.get(rev.revision)
+        if rev.revision not in drifted or row is None:
+            continue
+        module = migrator.script.get_revision(rev.revision).module
+        swapped.append((module, module.downgrade))
+        module.downgrade = applied.applied_downgrade(row.source, rev.path)
+    try:
+        yield
+    finally:
+        for module, downgrade in swapped:
+            module.downgrade = downgrade
 
 
 def _schema(migrator: Migrator, row_counts: bool) -> Schema:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migtutor.alembic_config import versions_location
+from migtutor.applied import APPLIED_TABLE
 from migtutor.course import (  # noqa: F401  (the course, as reset names it)
     COURSE_TABLES,
     LESSON_COUNT,
@@ -193,7 +194,12 @@ def inventory(connection: Connection, all_objects: bool = False) -> Inventory:
     inspector = sa.inspect(connection)
     # Alembic's batch mode on SQLite copies a table through `_alembic_tmp_<table>`; a revision
     # that failed mid-copy can leave one behind.
-    owned_names = {*COURSE_TABLES, VERSION_TABLE, *(f"_alembic_tmp_{t}" for t in COURSE_TABLES)}
+    owned_names = {
+        *COURSE_TABLES,
+        VERSION_TABLE,
+        APPLIED_TABLE,
+        *(f"_alembic_tmp_{t}" for t in COURSE_TABLES),
+    }
     result = Inventory(all_objects=all_objects)
     for name in sorted(inspector.get_table_names()):
         rows = _count(connection, name)

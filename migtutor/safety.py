@@ -76,7 +76,7 @@ def rehearse(
     from alembic import command
     from sqlalchemy import event
 
-    from migtutor.migrate import _first_line, _scripts_loading
+    from migtutor.migrate import _first_line, _scripts_loading, _sharing
     from migtutor.schema import snapshot
 
     connection = migrator.connection
@@ -104,7 +104,8 @@ def rehearse(
     if capture_sql:
         event.listen(connection, "before_cursor_execute", capture)
     try:
-        with _scripts_loading(migrator):
+        # The Migrator's loaded revisions: redo may have put an applied downgrade() in one.
+        with _scripts_loading(migrator), _sharing(migrator.script):
             getattr(command, verb)(config, target)
     except (Exception, SystemExit) as exc:  # the real run reports it; the rehearsal stops
         from migtutor.errors import MigtutorError

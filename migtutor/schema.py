@@ -26,6 +26,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from migtutor.applied import APPLIED_TABLE
+
 VERSION_TABLE = "alembic_version"
 _CHECK_FIELDS = {"family", "generic_type", "timezone", "expression"}  # not in to_json()
 
@@ -246,7 +248,7 @@ def _read(connection: Any, inspector: Any, row_counts: bool) -> Schema:
     names = [
         name
         for name in inspector.get_table_names()
-        if not name.startswith(("sqlite_", "_alembic_tmp_"))
+        if not name.startswith(("sqlite_", "_alembic_tmp_")) and name != APPLIED_TABLE
     ]
     if not names:
         return schema

@@ -87,7 +87,8 @@ class Learner:
         engine = sa.create_engine(self.url)
         try:
             with engine.connect() as connection:
-                return set(sa.inspect(connection).get_table_names()) - {"alembic_version"}
+                names = set(sa.inspect(connection).get_table_names())
+                return names - {"alembic_version", "migtutor_applied"}
         finally:
             engine.dispose()
 

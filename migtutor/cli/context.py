@@ -61,6 +61,27 @@ class State:
         return describe(database.url)
 
 
+def warn_about_applied(migrator: Migrator, current: list[str] | None = None) -> None:
+    """On stderr: each applied revision whose file changed since it ran, and the fix."""
+    try:
+        drift = migrator.applied_drift(current)
+    except Exception:  # noqa: BLE001  (an unreachable database: the command says so itself)
+        return
+    for found in drift:
+        render.warning(found.message)
+
+
+def warn_about_empty(migrator: Migrator, target: str) -> None:
+    """On stderr, before `upgrade`: each revision it would apply whose upgrade() does nothing."""
+    for revision in migrator.empty_pending(target):
+        render.warning(
+            f"Revision {revision.revision} ({revision.title}) has an empty upgrade(): applying "
+            "it changes nothing but still records it as applied, so `upgrade` will not run it "
+            "again once you fill it in. Write its operations first; if it is applied already, "
+            f"`migtutor redo {revision.revision}` re-applies it after you have."
+        )
+
+
 def state(ctx: typer.Context) -> State:
     """The global options of the running command (a default State outside the app)."""
     root = ctx.find_root()

@@ -17,7 +17,14 @@ from typer.core import TyperCommand
 
 from migtutor import render
 from migtutor.cli.completion import revisions as complete_revisions
-from migtutor.cli.context import JsonOption, State, loss_confirmation, state
+from migtutor.cli.context import (
+    JsonOption,
+    State,
+    loss_confirmation,
+    state,
+    warn_about_applied,
+    warn_about_empty,
+)
 
 if TYPE_CHECKING:
     from migtutor.migrate import Migrator
@@ -110,6 +117,7 @@ def current(
     with st.migrator() as migrator:
         current_ids = migrator.current_heads()
         heads = migrator.head_ids()
+        warn_about_applied(migrator, current_ids)
     if st.json:
         render.emit_json(
             {"current": current_ids, "heads": heads, "up_to_date": set(current_ids) == set(heads)}
@@ -127,6 +135,7 @@ def heads(
     st = state(ctx)
     with st.migrator() as migrator:
         revs = [migrator.get(rev) for rev in migrator.head_ids()]
+        warn_about_applied(migrator)
     if st.json:
         render.emit_json(
             [
@@ -179,6 +188,8 @@ def history(
     with st.migrator() as migrator:
         current_ids = _current_if_reachable(migrator, required=require_database)
         revs = migrator.revisions(rev_range, current=current_ids)
+        if current_ids:
+            warn_about_applied(migrator, current_ids)
     if st.json:
         render.emit_json([_history_json(r) for r in revs])
         return
@@ -417,7 +428,9 @@ def stamp(
 
 def redo(
     ctx: typer.Context,
-    steps: Annotated[int, typer.Argument(help="How many revisions to redo.", min=1)] = 1,
+    steps: Annotated[
+        str, typer.Argument(help="How many revisions to redo (N), or an applied revision (REV).")
+    ] = "1",
     yes: YesOption = False,
     quiet: QuietOption = False,
     json_output: JsonOption = False,
@@ -426,18 +439,30 @@ def redo(
 
     Runs under one lock, with the data-loss guard for the downgrade. Afterwards the schema
     should be exactly as before; a difference means downgrade() does not undo upgrade().
+    `redo REV` re-applies an applied revision whose file was edited since: down with the
+    downgrade() that was applied, up with the upgrade() in the file now.
     """
     from migtutor.moves import redo as redo_revisions
 
     st = state(ctx)
+    count_or_rev: int | str = int(steps) if steps.lstrip("-").isdigit() else steps
+    if isinstance(count_or_rev, int) and count_or_rev < 1:
+        raise typer.BadParameter(
+            f"{steps} is not a number of revisions of 1 or more, nor a revision id."
+        )
     with st.migrator() as migrator:
-        report = redo_revisions(migrator, steps, events=_events(st, yes))
+        report = redo_revisions(migrator, count_or_rev, events=_events(st, yes))
     if st.json:
         render.emit_json(_report_json(report))
         return
     render.outcome("downgrade", report.down, report.heads)
     render.outcome("upgrade", report.up, report.heads)
-    if report.changes:
+    if report.revision is not None:
+        render.markup(
+            f"[green]Revision {report.revision} re-applied[/] as its file is now; the database "
+            "and the file agree again."
+        )
+    elif report.changes:
         render.markup(
             "[yellow]The schema after the redo differs from before it:[/] downgrade() does not "
             "undo upgrade() exactly."
@@ -469,6 +494,9 @@ def _move(
             else:
                 sys.stdout.write(text)
             return
+        warn_about_applied(migrator)
+        if verb == "upgrade":
+            warn_about_empty(migrator, target)
         report = move(
             migrator,
             verb,
