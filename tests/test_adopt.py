@@ -146,7 +146,7 @@ def test_adopted_project_autogenerates_from_its_models_and_upgrades(
 
     upgraded = cli("upgrade", "head")
     assert upgraded.exit_code == 0, upgraded.output
-    assert tables(postgres_url) == {"alembic_version", "posts", "users"}
+    assert tables(postgres_url) == {"alembic_version", "migtutor_applied", "posts", "users"}
     doctor = cli("--json", "doctor")
     codes = {f["code"]: f for f in doctor.json()["findings"]}
     assert "app.models:Base.metadata" in codes["target_metadata"]["message"]
