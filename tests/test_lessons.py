@@ -162,8 +162,14 @@ def test_reading_commands_import_no_database_library(workspace):
 # -- the reference solution passes every step --------------------------------------------------
 
 
+# A lesson command that names a revision by id: the learner copies their own, the reference has these.
+REFERENCE_IDS_IN_COMMANDS = {"<content id>": "l2_content"}
+
+
 def run_step_command(cli, ws: Path, url: str, command: str) -> None:
     """Run a lesson's `migtutor ...` command as the learner would type it."""
+    for placeholder, revision in REFERENCE_IDS_IN_COMMANDS.items():
+        command = command.replace(placeholder, revision)
     args = shlex.split(command)
     assert args[0] == "migtutor"
     result = cli("-w", str(ws), "-d", url, *args[1:], input="y\n")
