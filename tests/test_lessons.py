@@ -231,7 +231,7 @@ def test_broken_revision_files_are_problems_not_tracebacks(cli, workspace, datab
     passed = cli(*ws, "--no-color", "lesson", "check")
     assert passed.exit_code == 0, passed.output
     assert "Step 1 of lesson 1 done." in passed.stdout
-    assert "step 2 of 4" in passed.stdout and "op.drop_table" in passed.stdout  # the next step
+    assert "step 2 of 5" in passed.stdout and "op.drop_table" in passed.stdout  # the next step
     path = Path(created["path"])
     source = path.read_text(encoding="utf-8")
     path.write_text(
