@@ -162,7 +162,7 @@ def test_reading_commands_import_no_database_library(workspace):
 # -- the reference solution passes every step --------------------------------------------------
 
 
-# A lesson command that names a revision by id: the learner copies their own, the reference has these.
+# Lesson commands that name a revision by id: a learner copies their own, the reference has these.
 REFERENCE_IDS_IN_COMMANDS = {"<content id>": "l2_content"}
 
 
