@@ -97,7 +97,7 @@ def test_show_hint_solution_goto_reset(cli, workspace):
     assert cli(*ws, "lesson").stdout == shown.stdout  # bare `lesson` shows the current step
     third = cli(*ws, "lesson", "show", "3")
     assert "Lesson 3/5" in third.stdout and "add user table" in third.stdout
-    assert "sa.func.now()" in cli(*ws, "lesson", "show", "3", "--step", "1").stdout
+    assert "sa.func.now()" in cli(*ws, "lesson", "show", "3", "--step", "3").stdout
     assert "Hint" in cli(*ws, "lesson", "hint").stdout
     moved = cli(*ws, "lesson", "goto", "4")
     assert moved.exit_code == 0, moved.output
