@@ -257,3 +257,42 @@ def test_broken_revision_files_are_problems_not_tracebacks(cli, workspace, datab
     assert failing.exit_code == 1
     assert "upgrade() of revision" in failing.stdout and "Integer" in failing.stdout
     assert "Traceback" not in failing.output
+
+
+def test_foreign_keys_hold_as_lesson_4_says(cli, course_workspace, database_url):
+    """PostgreSQL refuses a post without its user and cascades a user's deletion; migtutor's
+    SQLite engine, like a plain one, enforces neither (no PRAGMA foreign_keys)."""
+    import sqlalchemy as sa
+
+    from migtutor.database import create_engine
+
+    ws = ("-w", str(course_workspace), "-d", database_url)
+    assert cli(*ws, "upgrade", "head").exit_code == 0
+    postgres = database_url.startswith("postgresql")
+    for engine in (create_engine(database_url), sa.create_engine(database_url)):
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text("DELETE FROM posts"))
+                connection.execute(sa.text("DELETE FROM users"))
+                connection.execute(
+                    sa.text("INSERT INTO users (id, email, password) VALUES (1, 'a@b.c', 'x')")
+                )
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO posts (id, title, content, owner_id) VALUES (1, 't', 'c', 1)"
+                    )
+                )
+            orphan = "INSERT INTO posts (id, title, content, owner_id) VALUES (2, 't', 'c', 12345)"
+            if postgres:
+                with pytest.raises(sa.exc.IntegrityError, match="post_users_fk"):
+                    with engine.begin() as connection:
+                        connection.execute(sa.text(orphan))
+            else:
+                with engine.begin() as connection:
+                    connection.execute(sa.text(orphan))
+            with engine.begin() as connection:
+                connection.execute(sa.text("DELETE FROM users WHERE id = 1"))
+                left = connection.execute(sa.text("SELECT count(*) FROM posts")).scalar()
+            assert left == (0 if postgres else 2)
+        finally:
+            engine.dispose()
