@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from migtutor.alembic_config import build_config, find_ini
 from migtutor.errors import Interrupted, MigtutorError, storage_problem
+from migtutor.failure_advice import advice
 from migtutor.locks import LockTimeout, lock_timeout
 from migtutor.settings import DatabaseSettings
 from migtutor.urls import describe
@@ -513,9 +514,10 @@ class Migrator:
         else:  # sys.exit() in env.py or in code it calls
             frames = _workspace_frames(self, exc)
             culprit = file = Path(frames[-1].filename).name if frames else "migrations/env.py"
+        error = _first_line(exc)
         return (
-            f"{culprit} failed while running {verb}: {_first_line(exc)}. Its changes were rolled "
-            f"back; the database is now at {where}. Fix {file} and run the command again."
+            f"{culprit} failed while running {verb}: {error}. Its changes were rolled back; the "
+            f"database is now at {where}. {advice(error, file)}"
         )
 
     @contextlib.contextmanager

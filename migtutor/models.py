@@ -12,6 +12,9 @@ metadata = MetaData(
         "ix": "ix_%(column_0_label)s",
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        # A CHECK constraint must be given a name; the convention prefixes it.
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
     }
 )
 Base = declarative_base(metadata=metadata)

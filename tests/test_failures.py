@@ -384,3 +384,41 @@ def test_a_full_disk_during_upgrade_is_named_not_the_revision(
     assert_clean_failure(result, "no space left on device", "bbb2", "the database is at aaa1")
     assert "Fix the revision file" not in result.stderr
     assert snapshot(database_url) == before
+
+
+def test_tables_left_by_create_all_get_the_way_out(cli, workspace: Path, database_url: str) -> None:
+    """A table made before the first revision ran: the message offers dropping it or stamp."""
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE t1 (id INTEGER PRIMARY KEY)"))
+    engine.dispose()
+    write_revision(workspace, "aaa1", None, CREATE_T1, 'op.drop_table("t1")', "create t1")
+
+    result = cli(*_ws(workspace, database_url), "upgrade", "head")
+
+    assert_clean_failure(result, "aaa1", "already exists", "base", "migtutor stamp")
+    assert "Fix the revision file" not in result.stderr
+    assert not version_rows(database_url)  # no revision recorded
+    assert [column[0] for column in snapshot(database_url)["t1"]["columns"]] == ["id"]
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["plain", "batch"])
+def test_not_null_column_on_rows_gets_the_way_out(
+    cli, two_revisions: Path, database_url: str, batch: bool
+) -> None:
+    add = 'sa.Column("title", sa.String(), nullable=False)'
+    upgrade = (
+        f'with op.batch_alter_table("t1") as batch:\n    batch.add_column({add})'
+        if batch
+        else f'op.add_column("t1", {add})'
+    )
+    write_revision(two_revisions, "bbb2", "aaa1", upgrade, message="add title")  # t1 has a row
+
+    result = cli(*_ws(two_revisions, database_url), "upgrade", "head")
+
+    assert_clean_failure(result, "bbb2", "now at aaa1", "server_default", "nullable, fill it")
+    assert [column[0] for column in snapshot(database_url)["t1"]["columns"]] == [
+        "id",
+        "name",
+        "old",
+    ]

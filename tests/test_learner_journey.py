@@ -166,54 +166,56 @@ def test_learner_follows_the_course(cli, workspace, learner_url):
     me.passes(1, 3)
     me.run("current")
     me.passes(1, 4)
+    shown = me.run("config")
+    assert "Source:" in shown.stdout
+    password = sa.engine.make_url(me.url).password
+    assert not password or password not in shown.stdout
+    me.passes(1, 5)
 
-    # -- lesson 2: a column, relative targets ---------------------------------------------------
+    # -- lesson 2: a column, relative and absolute targets --------------------------------------
     content = me.revision("add content column to posts table")
-    if me.postgres:  # the course's plain form
-        write_functions(
-            content,
-            'op.add_column("posts", sa.Column("content", sa.String(), nullable=False))',
-            'op.drop_column("posts", "content")',
-        )
-    else:  # the portable batch form
-        write_functions(
-            content,
-            """
-            with op.batch_alter_table("posts") as batch_op:
-                batch_op.add_column(sa.Column("content", sa.String(), nullable=False))
-            """,
-            """
-            with op.batch_alter_table("posts") as batch_op:
-                batch_op.drop_column("content")
-            """,
-        )
+    write_functions(
+        content,
+        'op.add_column("posts", sa.Column("content", sa.String(), nullable=False))',
+        'op.drop_column("posts", "content")',
+    )
     me.passes(2, 1)
-    me.fails(2, 2, 'expects it at the revision "add content column to posts table"')
+    me.passes(2, 2)  # reading: NOT NULL on a table with rows
+    me.fails(2, 3, 'expects it at the revision "add content column to posts table"')
     me.run("upgrade", "+1")
-    me.passes(2, 2)
-    me.run("downgrade", "-1")
     me.passes(2, 3)
-    me.run("upgrade", "head")
+    me.run("downgrade", "-1")
     me.passes(2, 4)
+    content_id = re.search(r"^revision: str = ['\"](\w+)", content.read_text(), re.M).group(1)
+    me.run("upgrade", content_id[:6])  # an absolute target, by the start of an id
+    me.passes(2, 5)
 
-    # -- lesson 3: constraints and server defaults ----------------------------------------------
+    # -- lesson 3: constraints, then a server default ------------------------------------------
     users = me.revision("add user table")
+    me.passes(3, 1)
+    # The table without created_at: the step before its server default.
+    constraints_only = re.sub(
+        r' {8}sa\.Column\(\n {12}"created_at".*?\n {8}\),\n', "", CREATE_USERS, flags=re.S
+    )
+    assert "created_at" not in constraints_only
+    no_unique = constraints_only.replace('        sa.UniqueConstraint("email"),\n', "")
+    write_functions(users, no_unique, 'op.drop_table("users")')
+    me.fails(3, 2, "nothing makes (email) unique")
+    write_functions(users, constraints_only, 'op.drop_table("users")')
+    me.passes(3, 2)
     if not me.postgres:  # the course's sa.text("now()") is PostgreSQL-only
         write_functions(
             users, CREATE_USERS.replace("DEFAULT", 'sa.text("now()")'), 'op.drop_table("users")'
         )
-        me.fails(3, 1, "unknown function: now()", "sa.func.now()")
-    no_unique = CREATE_USERS.replace('        sa.UniqueConstraint("email"),\n', "")
-    write_functions(users, no_unique.replace("DEFAULT", "sa.func.now()"), 'op.drop_table("users")')
-    me.fails(3, 1, "nothing makes (email) unique")
+        me.fails(3, 3, "unknown function: now()", "sa.func.now()")
     write_functions(
         users, CREATE_USERS.replace("DEFAULT", "sa.func.now()"), 'op.drop_table("users")'
     )
-    me.passes(3, 1)
-    me.run("upgrade", "head")
-    me.passes(3, 2)
-    me.run("history")
     me.passes(3, 3)
+    me.run("upgrade", "head")
+    me.passes(3, 4)
+    me.run("history")
+    me.passes(3, 5)
 
     # -- lesson 4: the foreign key, and the order of operations --------------------------------
     fk = me.revision("add foreign-key to posts table")
@@ -257,6 +259,7 @@ def test_learner_follows_the_course(cli, workspace, learner_url):
     me.passes(4, 1)
     me.run("upgrade", "head")
     me.passes(4, 2)
+    me.passes(4, 3)  # reading: SQLite enforces foreign keys only with the pragma
 
     # -- lesson 5: autogenerate -----------------------------------------------------------------
     me.fails(5, 1, "model not imported")  # no Vote model yet

@@ -97,7 +97,7 @@ def test_show_hint_solution_goto_reset(cli, workspace):
     assert cli(*ws, "lesson").stdout == shown.stdout  # bare `lesson` shows the current step
     third = cli(*ws, "lesson", "show", "3")
     assert "Lesson 3/5" in third.stdout and "add user table" in third.stdout
-    assert "sa.func.now()" in cli(*ws, "lesson", "show", "3", "--step", "1").stdout
+    assert "sa.func.now()" in cli(*ws, "lesson", "show", "3", "--step", "3").stdout
     assert "Hint" in cli(*ws, "lesson", "hint").stdout
     moved = cli(*ws, "lesson", "goto", "4")
     assert moved.exit_code == 0, moved.output
@@ -162,8 +162,14 @@ def test_reading_commands_import_no_database_library(workspace):
 # -- the reference solution passes every step --------------------------------------------------
 
 
+# Lesson commands that name a revision by id: a learner copies their own, the reference has these.
+REFERENCE_IDS_IN_COMMANDS = {"<content id>": "l2_content"}
+
+
 def run_step_command(cli, ws: Path, url: str, command: str) -> None:
     """Run a lesson's `migtutor ...` command as the learner would type it."""
+    for placeholder, revision in REFERENCE_IDS_IN_COMMANDS.items():
+        command = command.replace(placeholder, revision)
     args = shlex.split(command)
     assert args[0] == "migtutor"
     result = cli("-w", str(ws), "-d", url, *args[1:], input="y\n")
@@ -225,7 +231,7 @@ def test_broken_revision_files_are_problems_not_tracebacks(cli, workspace, datab
     passed = cli(*ws, "--no-color", "lesson", "check")
     assert passed.exit_code == 0, passed.output
     assert "Step 1 of lesson 1 done." in passed.stdout
-    assert "step 2 of 4" in passed.stdout and "op.drop_table" in passed.stdout  # the next step
+    assert "step 2 of 5" in passed.stdout and "op.drop_table" in passed.stdout  # the next step
     path = Path(created["path"])
     source = path.read_text(encoding="utf-8")
     path.write_text(
@@ -251,3 +257,42 @@ def test_broken_revision_files_are_problems_not_tracebacks(cli, workspace, datab
     assert failing.exit_code == 1
     assert "upgrade() of revision" in failing.stdout and "Integer" in failing.stdout
     assert "Traceback" not in failing.output
+
+
+def test_foreign_keys_hold_as_lesson_4_says(cli, course_workspace, database_url):
+    """PostgreSQL refuses a post without its user and cascades a user's deletion; migtutor's
+    SQLite engine, like a plain one, enforces neither (no PRAGMA foreign_keys)."""
+    import sqlalchemy as sa
+
+    from migtutor.database import create_engine
+
+    ws = ("-w", str(course_workspace), "-d", database_url)
+    assert cli(*ws, "upgrade", "head").exit_code == 0
+    postgres = database_url.startswith("postgresql")
+    for engine in (create_engine(database_url), sa.create_engine(database_url)):
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text("DELETE FROM posts"))
+                connection.execute(sa.text("DELETE FROM users"))
+                connection.execute(
+                    sa.text("INSERT INTO users (id, email, password) VALUES (1, 'a@b.c', 'x')")
+                )
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO posts (id, title, content, owner_id) VALUES (1, 't', 'c', 1)"
+                    )
+                )
+            orphan = "INSERT INTO posts (id, title, content, owner_id) VALUES (2, 't', 'c', 12345)"
+            if postgres:
+                with pytest.raises(sa.exc.IntegrityError, match="post_users_fk"):
+                    with engine.begin() as connection:
+                        connection.execute(sa.text(orphan))
+            else:
+                with engine.begin() as connection:
+                    connection.execute(sa.text(orphan))
+            with engine.begin() as connection:
+                connection.execute(sa.text("DELETE FROM users WHERE id = 1"))
+                left = connection.execute(sa.text("SELECT count(*) FROM posts")).scalar()
+            assert left == (0 if postgres else 2)
+        finally:
+            engine.dispose()

@@ -18,12 +18,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # batch_alter_table is plain ALTER TABLE on PostgreSQL; on SQLite, which cannot add a
-    # NOT NULL column in place, it rebuilds the table.
-    with op.batch_alter_table("posts") as batch_op:
-        batch_op.add_column(sa.Column("content", sa.String(), nullable=False))
+    # One ALTER TABLE on both databases. NOT NULL without a server_default only works because
+    # posts is still empty here: existing rows would have no value for the new column.
+    op.add_column("posts", sa.Column("content", sa.String(), nullable=False))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("posts") as batch_op:
-        batch_op.drop_column("content")
+    op.drop_column("posts", "content")  # SQLite 3.35+ drops a column in place

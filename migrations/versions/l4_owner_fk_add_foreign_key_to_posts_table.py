@@ -27,7 +27,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # The reverse order: drop the constraint first, then the column it uses.
+    # The reverse order: drop the constraint first, then the column it uses. This loses who
+    # owns each post: upgrading again cannot bring it back.
     with op.batch_alter_table("posts") as batch_op:
         batch_op.drop_constraint("post_users_fk", type_="foreignkey")
         batch_op.drop_column("owner_id")

@@ -8,12 +8,17 @@ and lets autogenerate write its migration.
 from sqlalchemy import TIMESTAMP, Column, ForeignKey, Integer, MetaData, String, func
 from sqlalchemy.orm import declarative_base, relationship
 
-# Predictable constraint names, so a generated downgrade can drop them by name.
+# Predictable constraint names, so a generated downgrade can drop them by name. Alembic applies
+# the same convention to the unnamed constraints of the revisions' own operations, through
+# env.py's target_metadata, so a revision and autogenerate agree on every name.
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        # A CHECK constraint must be given a name; the convention prefixes it.
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
     }
 )
 Base = declarative_base(metadata=metadata)

@@ -1,0 +1,39 @@
+"""What to do about a revision that failed, read from the database's own words.
+
+`advice(error, file) -> str`: for the failures the course's lessons meet (a table that exists
+already, a NOT NULL column added to a table that holds rows) the way out; otherwise the general
+"Fix <file> and run the command again." Plain text; this module imports nothing.
+"""
+
+from __future__ import annotations
+
+# (phrases of the database's error, any of which matches; what to do)
+_ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("already exists",),
+        "What the revision creates exists already, made outside the revisions (create_all() "
+        "does that) or left by an earlier attempt: drop it (on a practice database, `migtutor "
+        "reset`), or, only when the tables are exactly what the revisions make, record them as "
+        "applied with `migtutor stamp <revision>`.",
+    ),
+    (
+        # PostgreSQL; SQLite outside batch mode; SQLite inside batch mode's table copy.
+        (
+            "contains null values",
+            "cannot add a not null column",
+            "not null constraint failed: _alembic_tmp_",
+        ),
+        "The table holds rows that the new NOT NULL column has no value for: give the column a "
+        'server_default, or add it nullable, fill it with op.execute("UPDATE ..."), then make '
+        "it NOT NULL (batch mode on SQLite).",
+    ),
+)
+
+
+def advice(error: str, file: str) -> str:
+    """The next thing to do after a revision failed with `error`."""
+    lowered = error.lower()
+    for phrases, text in _ADVICE:
+        if any(phrase in lowered for phrase in phrases):
+            return text
+    return f"Fix {file} and run the command again."
