@@ -5,18 +5,36 @@ Importing this module imports SQLAlchemy; only commands that need a database do.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import create_engine as _sa_create_engine
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
 from migtutor import locks
 from migtutor.errors import MigtutorError
+
+
+@contextlib.contextmanager
+def connected(url: str, **options: Any) -> Iterator[Connection]:
+    """One connection for one piece of work; its engine is disposed of afterwards."""
+    engine = create_engine(url, **options)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def quote(connection: Connection, name: str) -> str:
+    """An identifier for SQL text, always double-quoted by the dialect: the one quoter."""
+    return connection.dialect.identifier_preparer.quote_identifier(name)
 
 
 def create_engine(url: str, **options) -> Engine:

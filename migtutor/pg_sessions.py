@@ -126,7 +126,9 @@ def database_owner(connection: Connection, database: str | None = None) -> tuple
 
 
 def quote(connection: Connection, name: str) -> str:
-    return connection.dialect.identifier_preparer.quote_identifier(name)
+    from migtutor.database import quote as quote_identifier
+
+    return quote_identifier(connection, name)
 
 
 @dataclass

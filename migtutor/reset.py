@@ -184,7 +184,9 @@ class Inventory:
 
 
 def _quote(connection: Connection, name: str) -> str:
-    return connection.dialect.identifier_preparer.quote_identifier(name)
+    from migtutor.database import quote
+
+    return quote(connection, name)
 
 
 def inventory(connection: Connection, all_objects: bool = False) -> Inventory:

@@ -74,16 +74,12 @@ def lacks_reference(workspace: Path, current: list[str]) -> str | None:
 def plan_sync(workspace: Path, database: DatabaseSettings) -> SyncOutcome:
     """What sync would do, read from the database without changing it."""
     from migtutor.alembic_config import find_ini
-    from migtutor.database import create_engine
+    from migtutor.database import connected
     from migtutor.reset import read_current
 
     find_ini(workspace)
-    engine = create_engine(database.url)
-    try:
-        with engine.connect() as connection:
-            current = read_current(connection)
-    finally:
-        engine.dispose()
+    with connected(database.url) as connection:
+        current = read_current(connection)
     missing = lacks_reference(workspace, current)
     if missing is None:
         if current and not set(current) <= defined_revisions(workspace):

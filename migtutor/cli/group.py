@@ -30,17 +30,13 @@ def _where_after_interrupt(ctx: Any) -> str:
     try:
         from alembic.runtime.migration import MigrationContext
 
-        from migtutor.database import create_engine
+        from migtutor.database import connected
 
         url = st._database.url
         timeouts = {"connect_timeout": 3, "options": "-c statement_timeout=3000"}
         options = {} if url.startswith("sqlite") else {"connect_args": timeouts}
-        engine = create_engine(url, **options)
-        try:
-            with engine.connect() as connection:
-                heads = MigrationContext.configure(connection).get_current_heads()
-        finally:
-            engine.dispose()
+        with connected(url, **options) as connection:
+            heads = MigrationContext.configure(connection).get_current_heads()
     except BaseException:  # unreachable, or a second Ctrl-C: say nothing more
         return ""
     return f"; the database is at {', '.join(sorted(heads)) or 'base (no revision applied)'}"

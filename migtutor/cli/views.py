@@ -45,16 +45,12 @@ def schema_command(
 ) -> None:
     """Show the live schema: columns, keys, constraints (with ON DELETE) and row counts."""
     from migtutor import views
-    from migtutor.database import create_engine
+    from migtutor.database import connected
     from migtutor.schema import snapshot
 
     st = _state(ctx)
-    engine = create_engine(st.database.url)
-    try:
-        with engine.connect() as connection:
-            current = snapshot(connection)
-    finally:
-        engine.dispose()
+    with connected(st.database.url) as connection:
+        current = snapshot(connection)
     if table is not None and current.table(table) is None:
         known = ", ".join(current.table_names) or "none yet"
         raise MigtutorError(f"The database has no table {table!r}. Its tables: {known}.")
