@@ -36,10 +36,16 @@ def database_url() -> str:
     return resolve_database(workspace).url
 
 
+# migtutor keeps its own records in tables named migtutor_*: not yours to migrate.
+def include_name(name, type_, parent_names):
+    return not (type_ == "table" and name.startswith("migtutor_"))
+
+
 def configure(**options) -> None:
     context.configure(
         target_metadata=target_metadata,
         compare_type=True,
+        include_name=include_name,
         # Commit each revision on its own: a failing revision rolls back alone, and the
         # revisions before it stay applied.
         transaction_per_migration=True,
