@@ -43,12 +43,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from migtutor.errors import MigtutorError
 from migtutor.pg_sessions import OwnerLogins, admin_engine, privileges, quote
 from migtutor.reset import (
-    COURSE_TABLES,
-    REFERENCE_IDS,
-    REFERENCE_SCHEMAS,
-    VERSION_TABLE,
     Target,
-    lesson_of,
     rebuild,
 )
 
@@ -352,7 +347,7 @@ class Server:
         ]
 
 
-def _in_parallel(work: Callable[[T], None], items: Iterable[T]) -> dict[T, BaseException]:
+def in_parallel(work: Callable[[T], None], items: Iterable[T]) -> dict[T, BaseException]:
     """Run `work` on each item, WORKERS at a time; the items that failed, with their errors.
 
     On Ctrl-C, items not started are left alone and the running ones roll back or finish.
@@ -425,7 +420,7 @@ def _rebuild_all(
     script = upgrade_sql(target, server.url_for(names[0]))
     with OwnerLogins(server.connection, server.url) as logins:
         helpers = logins.prepare([(name, name) for name in names])
-        return _in_parallel(
+        return in_parallel(
             lambda name: _rebuild(logins, helpers[name], name, target, seed, script), names
         )
 
@@ -686,7 +681,7 @@ def reset_class(
                 f"There is no class {prefix!r} on this server. Create it with "
                 "`migtutor class create ROSTER`."
             )
-        names = [m.name for m in members.values() if _enterable(m)]
+        names = [m.name for m in members.values() if enterable(m)]
         missing = [m.student for m in members.values() if not m.has_database]
         if names:
             server.disconnect(names)
@@ -703,138 +698,9 @@ def reset_class(
     return ClassReset(names, target, time.perf_counter() - started, missing)
 
 
-def _enterable(member: Member) -> bool:
+def enterable(member: Member) -> bool:
     # Only a database its own student owns is entered: a helper is made a member of the owner.
     return member.database_owner == member.name
-
-
-# -- status ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class StudentStatus:
-    student: str
-    database: str
-    current: list[str] = field(default_factory=list)
-    lesson: int | None = None
-    state: str = ""  # reference | own revisions | changed by hand | missing | unreachable
-    tables: list[str] = field(default_factory=list)
-    detail: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "student": self.student,
-            "database": self.database,
-            "current": self.current,
-            "lesson": self.lesson,
-            "state": self.state,
-            "tables": self.tables,
-            "detail": self.detail,
-        }
-
-
-@dataclass
-class ClassStatus:
-    students: list[StudentStatus]
-    warnings: list[str] = field(default_factory=list)
-
-
-def class_status(database: DatabaseSettings, prefix: str) -> ClassStatus:
-    """Each recorded student's database, read as its owner; a dropped database shows as missing."""
-    prefix = check_prefix(prefix)
-    with Server(database) as server:
-        members = list(server.members(prefix).values())
-        result = ClassStatus([StudentStatus(m.student, m.name) for m in members])
-        result.warnings = server.trust_warnings()
-        rows = dict(zip((m.name for m in members), result.students, strict=True))
-        inside = [m for m in members if _enterable(m)]
-        for member in members:
-            if not member.has_database:
-                rows[member.name].state = "missing"
-                rows[
-                    member.name
-                ].detail = "the database is gone; `class create ROSTER` re-creates it"
-            elif not _enterable(member):
-                rows[member.name].state = "changed by hand"
-                rows[member.name].detail = (
-                    f"the database belongs to {member.database_owner}, not to the student; "
-                    "left unread"
-                )
-        if inside:
-            server.require(create_roles=True)
-            with OwnerLogins(server.connection, server.url) as logins:
-                helpers = logins.prepare([(m.name, m.name) for m in inside])
-                _in_parallel(lambda m: _read_status(logins, helpers[m.name], rows[m.name]), inside)
-    return result
-
-
-def _read_status(logins: OwnerLogins, helper: str, status: StudentStatus) -> None:
-    import sqlalchemy as sa
-
-    engine = logins.engine(helper, status.database)
-    try:
-        with engine.connect() as connection:
-            inspector = sa.inspect(connection)
-            tables = sorted(inspector.get_table_names())
-            status.tables = [t for t in tables if t != VERSION_TABLE]
-            if VERSION_TABLE in tables:
-                rows = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
-                status.current = sorted(str(row[0]) for row in rows)
-            course = {
-                t: frozenset(c["name"] for c in inspector.get_columns(t))
-                for t in tables
-                if t in COURSE_TABLES
-            }
-            connection.rollback()
-    except sa.exc.DBAPIError as exc:
-        status.state = "unreachable"
-        status.detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        return
-    finally:
-        engine.dispose()
-    _judge(status, course)
-
-
-def _judge(status: StudentStatus, course: dict[str, frozenset[str]]) -> None:
-    matching = [rev for rev, schema in REFERENCE_SCHEMAS.items() if schema == course]
-    shape = matching[0] if matching else "?"
-    extra = [t for t in status.tables if t not in COURSE_TABLES]
-    if len(status.current) > 1:
-        status.state = "own revisions"
-        status.detail = "several heads recorded"
-    elif not status.current or status.current[0] in REFERENCE_IDS:
-        recorded = status.current[0] if status.current else None
-        status.lesson = lesson_of(recorded)
-        if shape == recorded and not extra:
-            status.state = "reference"
-        else:
-            status.state = "changed by hand"
-            status.detail = _difference(recorded, course, extra)
-    else:
-        status.state = "own revisions"
-        if shape != "?":
-            status.lesson = lesson_of(shape)  # type: ignore[arg-type]
-            status.detail = "schema matches the start of lesson " + str(status.lesson)
-        else:
-            status.detail = "schema matches no reference state"
-
-
-def _difference(recorded: str | None, course: dict[str, frozenset[str]], extra: list[str]) -> str:
-    expected = REFERENCE_SCHEMAS[recorded]
-    notes = []
-    for table in sorted(set(expected) | set(course)):
-        if table not in course:
-            notes.append(f"{table} missing")
-        elif table not in expected:
-            notes.append(f"{table} not expected")
-        elif course[table] != expected[table]:
-            more = sorted(course[table] - expected[table])
-            less = sorted(expected[table] - course[table])
-            notes.append(
-                f"{table}: " + ", ".join([f"+{c}" for c in more] + [f"-{c}" for c in less])
-            )
-    notes += [f"{t} (not a course table)" for t in extra]
-    return "; ".join(notes)
 
 
 # -- drop ------------------------------------------------------------------------------------------

@@ -166,6 +166,95 @@ def class_reset(
         )
 
 
+@class_app.command("status")
+def class_status(
+    ctx: typer.Context,
+    prefix: PrefixOption = "class",
+    problems: Annotated[
+        bool,
+        typer.Option(
+            "--problems",
+            help="Only the rows that need attention (changed by hand, missing, unreachable).",
+        ),
+    ] = False,
+    sort: Annotated[
+        str,
+        typer.Option("--sort", help="student, lesson, state, progress or checked."),
+    ] = "student",
+    csv_out: Annotated[
+        bool, typer.Option("--csv", help="Comma-separated rows with a header line.")
+    ] = False,
+) -> None:
+    """The dashboard: each student's revision, lesson, state, differences and progress.
+
+    Every database is compared, whole, with the reference state of its lesson (types,
+    nullability, defaults, keys, ON DELETE, indexes, views, sequences, other schemas).
+    """
+    from migtutor import class_status as reading
+
+    st = _state(ctx)
+    if csv_out and st.json:
+        raise MigtutorError("Choose one of --csv and --json.")
+    result = reading.class_status(st.database, prefix)
+    rows = reading.sort_rows(result.students, sort.strip().lower())
+    if problems:
+        rows = [row for row in rows if row.needs_attention]
+    if st.json:
+        render.emit_json([row.to_json() for row in rows])
+        return
+    if csv_out:
+        _emit_csv(rows)
+        return
+    for warning in result.warnings:
+        render.warning(warning)
+    if not result.students:
+        render.line(f"No class {prefix!r} on this server.")
+        return
+    if rows:
+        show_class_status(rows)
+    render.line(_summary_line(result.summary(), shown=len(rows) if problems else None))
+
+
+def _summary_line(summary: dict[str, Any], shown: int | None) -> str:
+    lessons = ", ".join(
+        f"lesson {_lesson_text(int(n))}: {count}" for n, count in sorted(summary["lessons"].items())
+    )
+    states = summary["states"]
+    text = (
+        f"{summary['students']} student(s). {lessons or 'no lesson known'}. "
+        f"Own work {states['own revisions']}, changed by hand {states['changed by hand']}, "
+        f"missing {states['missing']}, unreachable {states['unreachable']}."
+    )
+    if shown is not None:
+        text += f" {shown} need(s) attention."
+    return text
+
+
+def _progress_text(row: Any) -> tuple[str, str]:
+    progress = row.progress
+    if progress is None:
+        return "-", "-"
+    return f"{_lesson_text(progress.lesson)}.{progress.step}", progress.last_check or "-"
+
+
+def _emit_csv(rows: list[Any]) -> None:
+    import csv
+    import sys
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(
+        ["student", "database", "revision", "lesson", "state", "progress", "last_check",
+         "tables", "detail"]
+    )  # fmt: skip
+    for row in rows:
+        progress, checked = _progress_text(row)
+        writer.writerow(
+            [row.student, row.database, " ".join(row.current), _lesson_text(row.lesson),
+             row.state, "" if progress == "-" else progress, "" if checked == "-" else checked,
+             " ".join(row.tables), row.detail]
+        )  # fmt: skip
+
+
 def _lesson_text(lesson: int | None) -> str:
     from migtutor.reset import LESSON_COUNT
 
@@ -174,43 +263,37 @@ def _lesson_text(lesson: int | None) -> str:
     return "done" if lesson > LESSON_COUNT else str(lesson)
 
 
-@class_app.command("status")
-def class_status(ctx: typer.Context, prefix: PrefixOption = "class") -> None:
-    """The dashboard: each student's revision, lesson, state and tables."""
-    from migtutor import classroom
-
-    st = _state(ctx)
-    result = classroom.class_status(st.database, prefix)
-    if st.json:
-        render.emit_json([row.to_json() for row in result.students])
-        return
-    for warning in result.warnings:
-        render.warning(warning)
-    if not result.students:
-        render.line(f"No class {prefix!r} on this server.")
-        return
-    show_class_status(result.students)
-
-
 def show_class_status(rows: list[Any]) -> None:
     from rich.table import Table
 
     table = Table(show_edge=True, header_style="bold")
-    for heading in ("student", "revision", "lesson", "state", "tables", "detail"):
+    for heading in ("student", "revision", "lesson"):
+        table.add_column(heading)
+    table.add_column("state", no_wrap=True)  # a wrapped state is hard to scan down a class
+    for heading in ("progress", "last check", "tables", "differences"):
         table.add_column(heading)
     styles = {"reference": "green", "own revisions": "cyan"}
     for row in rows:
         style = styles.get(row.state, "yellow")
+        progress, checked = _progress_text(row)
+        detail = "\n".join(row.differences) if row.differences else row.detail
+        if row.differences and row.detail.startswith("nearest"):
+            detail = row.detail.split(": ", 2)[0] + ":\n" + detail
         table.add_row(
             render.escape(row.student),
             render.escape(", ".join(row.current) or "<base>"),
             _lesson_text(row.lesson),
             f"[{style}]{render.escape(row.state)}[/]",
+            render.escape(progress),
+            render.escape(checked),
             render.escape(", ".join(row.tables) or "-"),
-            render.escape(row.detail),
+            render.escape(detail),
         )
     render.console().print(table)
-    render.note("lesson: the lesson whose start the database matches (done: the course is done).")
+    render.note(
+        "lesson: the lesson whose start the schema matches (done: the course is done); "
+        "progress: lesson.step the student's migtutor recorded."
+    )
 
 
 @class_app.command("drop")

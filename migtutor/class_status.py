@@ -1,0 +1,297 @@
+"""`class status`: each student's database compared, whole, with the course's reference states.
+
+The reference states are built once per command: the course's reference SQL (Alembic's
+offline mode, as `class reset` runs it) is applied, one revision after another, in a scratch
+schema of the administrator's maintenance database inside a transaction that is rolled back,
+and each state is read with `schema.snapshot`. Each student's database is read as its owner
+(a throwaway member of the student's role: see pg_sessions.py) with the same function, and
+`schema.diff` names every difference: types, nullability, defaults, keys, ON DELETE, indexes,
+views, sequences no column owns, other schemas.
+
+States:
+- `reference`: a course revision is recorded (or none, at base) and the schema is exactly its.
+- `changed by hand`: a course revision is recorded but the schema differs (the differences are
+  listed), or the database belongs to someone else than the student.
+- `own revisions`: a revision id that is not the course's. The server cannot see the student's
+  files, so an id typed into alembic_version by hand cannot be told from one the student's own
+  revision wrote: when the schema is exactly a reference state, the row says which lesson it
+  matches; otherwise it lists the differences from the nearest reference state.
+- `missing` (the database is gone), `unreachable` (it could not be read).
+A course table present with only some of the columns the state expects is named half-built.
+
+Each row also carries what the student's migtutor recorded in `migtutor_progress` (lesson,
+step, last check, its verdict and when): see progress_table.py.
+
+This module prints nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from migtutor.classroom import Server, check_prefix, enterable, in_parallel
+from migtutor.course import COURSE_TABLES, REFERENCE_IDS
+from migtutor.errors import MigtutorError
+from migtutor.pg_sessions import OwnerLogins
+from migtutor.progress_table import ProgressRow, read_row
+from migtutor.reset import lesson_of, parse_target, upgrade_sql
+from migtutor.schema import VERSION_TABLE, Schema, diff, snapshot
+
+if TYPE_CHECKING:
+    from migtutor.settings import DatabaseSettings
+
+STATES = ("reference", "own revisions", "changed by hand", "missing", "unreachable")
+PROBLEMS = ("changed by hand", "missing", "unreachable")
+SORT_KEYS = ("student", "lesson", "state", "progress", "checked")
+
+
+@dataclass
+class StudentStatus:
+    student: str
+    database: str
+    current: list[str] = field(default_factory=list)
+    lesson: int | None = None
+    state: str = ""  # one of STATES
+    tables: list[str] = field(default_factory=list)
+    detail: str = ""
+    differences: list[str] = field(default_factory=list)
+    progress: ProgressRow | None = None
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.state in PROBLEMS
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "student": self.student,
+            "database": self.database,
+            "current": self.current,
+            "lesson": self.lesson,
+            "state": self.state,
+            "tables": self.tables,
+            "detail": self.detail,
+            "differences": self.differences,
+            "progress": self.progress.to_json() if self.progress else None,
+        }
+
+
+@dataclass
+class ClassStatus:
+    students: list[StudentStatus]
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """How many students at each lesson, and in each state."""
+        lessons: dict[str, int] = {}
+        for row in self.students:
+            if row.lesson is not None:
+                key = str(row.lesson)
+                lessons[key] = lessons.get(key, 0) + 1
+        states = {state: sum(row.state == state for row in self.students) for state in STATES}
+        return {"students": len(self.students), "lessons": lessons, "states": states}
+
+
+def sort_rows(rows: list[StudentStatus], key: str) -> list[StudentStatus]:
+    """Rows by `key` (one of SORT_KEYS), then by student."""
+    if key not in SORT_KEYS:
+        raise MigtutorError(f"Cannot sort by {key!r}: use one of {', '.join(SORT_KEYS)}.")
+    far = 10**6
+
+    def order(row: StudentStatus) -> tuple[Any, ...]:
+        progress = row.progress
+        return {
+            "student": (),
+            "lesson": (row.lesson if row.lesson is not None else far,),
+            "state": (STATES.index(row.state) if row.state in STATES else far,),
+            "progress": ((progress.lesson, progress.step) if progress else (far, far),),
+            "checked": ((progress.checked_at or "") if progress else "",),
+        }[key] + (row.student,)
+
+    return sorted(rows, key=order)
+
+
+# -- the reference states -------------------------------------------------------------------------
+
+
+def reference_snapshots(server: Server) -> dict[str | None, Schema]:
+    """The schema of every reference state, built in a scratch schema that is rolled back."""
+    import sqlalchemy as sa
+
+    script = upgrade_sql(parse_target("head"), server.url_for(server.url.database or "postgres"))
+    chunks = script.split("-- Running upgrade")
+    scratch = f"migtutor_reference_{uuid.uuid4().hex[:8]}"
+    states: dict[str | None, Schema] = {}
+    connection = server.connection.engine.connect()
+    try:
+        connection = connection.execution_options(isolation_level="READ COMMITTED")
+        transaction = connection.begin()
+        try:
+            connection.exec_driver_sql(f"CREATE SCHEMA {scratch}")
+            connection.exec_driver_sql(f"SET LOCAL search_path = {scratch}, pg_catalog")
+            for index, chunk in enumerate(chunks):
+                revision = None if index == 0 else chunk.split("->", 1)[1].split()[0]
+                if chunk.strip():
+                    connection.exec_driver_sql(chunk if index == 0 else chunk.split("\n", 1)[1])
+                found = snapshot(connection, row_counts=False, schema=scratch)
+                states[revision] = _unqualified(_course_part(found), scratch)
+        finally:
+            transaction.rollback()
+    except sa.exc.DBAPIError as exc:
+        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise MigtutorError(
+            "Could not build the course's reference schemas in a scratch schema of the "
+            f"maintenance database {server.url.database!r} (rolled back afterwards): {detail}. "
+            "The administrator needs CREATE on that database (a superuser has it)."
+        ) from None
+    finally:
+        connection.close()
+    if set(states) != {None, *REFERENCE_IDS}:
+        raise MigtutorError("The course's reference SQL does not match its revision list.")
+    return states
+
+
+def _unqualified(schema: Schema, scratch: str) -> Schema:
+    """SQLAlchemy names the schema in a sequence default read from another schema: drop it."""
+    from dataclasses import replace
+
+    for table in schema.tables.values():
+        table.columns = [
+            replace(c, default=c.default.replace(f'"{scratch}".', ""))
+            if c.default is not None
+            else c
+            for c in table.columns
+        ]
+    return schema
+
+
+def _course_part(schema: Schema) -> Schema:
+    schema.tables.pop(VERSION_TABLE, None)
+    return schema
+
+
+# -- the students ---------------------------------------------------------------------------------
+
+
+def class_status(database: DatabaseSettings, prefix: str) -> ClassStatus:
+    """Each recorded student's database, read as its owner; a dropped database shows as missing."""
+    prefix = check_prefix(prefix)
+    with Server(database) as server:
+        members = list(server.members(prefix).values())
+        result = ClassStatus([StudentStatus(m.student, m.name) for m in members])
+        result.warnings = server.trust_warnings()
+        rows = dict(zip((m.name for m in members), result.students, strict=True))
+        inside = [m for m in members if enterable(m)]
+        for member in members:
+            row = rows[member.name]
+            if not member.has_database:
+                row.state = "missing"
+                row.detail = "the database is gone; `class create ROSTER` re-creates it"
+            elif not enterable(member):
+                row.state = "changed by hand"
+                row.detail = (
+                    f"the database belongs to {member.database_owner}, not to the student; "
+                    "left unread"
+                )
+        if inside:
+            server.require(create_roles=True)
+            references = reference_snapshots(server)
+            with OwnerLogins(server.connection, server.url) as logins:
+                helpers = logins.prepare([(m.name, m.name) for m in inside])
+                in_parallel(
+                    lambda m: _read_status(logins, helpers[m.name], rows[m.name], references),
+                    inside,
+                )
+    return result
+
+
+def _read_status(
+    logins: OwnerLogins,
+    helper: str,
+    status: StudentStatus,
+    references: dict[str | None, Schema],
+) -> None:
+    import sqlalchemy as sa
+
+    engine = logins.engine(helper, status.database)
+    try:
+        with engine.connect() as connection:
+            schema = snapshot(connection, row_counts=False)
+            if VERSION_TABLE in schema.tables:
+                rows = connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}"))
+                status.current = sorted(str(row[0]) for row in rows)
+            status.progress = read_row(connection)
+            connection.rollback()
+    except sa.exc.DBAPIError as exc:
+        status.state = "unreachable"
+        status.detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        return
+    finally:
+        engine.dispose()
+    judge(status, _course_part(schema), references)
+
+
+def judge(status: StudentStatus, schema: Schema, references: dict[str | None, Schema]) -> None:
+    """Set the row's state, lesson, tables and differences from its schema and revisions."""
+    status.tables = schema.table_names
+    recorded = status.current[0] if len(status.current) == 1 else None
+    if len(status.current) > 1:
+        status.state = "own revisions"
+        status.detail = "several heads recorded"
+        nearest = _nearest(schema, references)
+    elif not status.current or recorded in REFERENCE_IDS:
+        status.lesson = lesson_of(recorded)
+        changes = _differences(references[recorded], schema, references)
+        if not changes:
+            status.state = "reference"
+            return
+        status.state = "changed by hand"
+        status.differences = changes
+        status.detail = "; ".join(changes)
+        return
+    else:
+        status.state = "own revisions"
+        nearest = _nearest(schema, references)
+        if not _differences(references[nearest], schema, references):
+            status.lesson = lesson_of(nearest)
+            status.detail = f"schema matches the start of lesson {status.lesson}"
+            return
+    changes = _differences(references[nearest], schema, references)
+    status.differences = changes
+    status.detail = f"nearest reference: start of lesson {lesson_of(nearest)}: " + "; ".join(
+        changes
+    )
+
+
+def _nearest(schema: Schema, references: dict[str | None, Schema]) -> str | None:
+    """The reference state with the fewest differences (the later one on a tie)."""
+    ranked = sorted(
+        references,
+        key=lambda rev: (len(diff(references[rev], schema)), -(lesson_of(rev) or 0)),
+    )
+    return ranked[0]
+
+
+def _differences(
+    expected: Schema, actual: Schema, references: dict[str | None, Schema]
+) -> list[str]:
+    """What the student's schema has that the reference state does not (and lacks)."""
+    notes = [str(change) for change in diff(expected, actual)]
+    for name in COURSE_TABLES:
+        # A course table is judged by the state's shape, or by its shape when first created.
+        first = (references[rev].tables.get(name) for rev in REFERENCE_IDS)
+        want = expected.tables.get(name) or next((t for t in first if t is not None), None)
+        have = actual.tables.get(name)
+        if want is None or have is None:
+            continue
+        present = [c for c in want.column_names if c in have.column_names]
+        if len(present) < len(want.column_names) and set(have.column_names) <= set(
+            want.column_names
+        ):
+            notes.insert(
+                0,
+                f"{name} half-built ({len(present)} of {len(want.column_names)} columns: "
+                f"{', '.join(present)})",
+            )
+    return notes

@@ -1,0 +1,116 @@
+"""`class status` compares whole schemas and shows progress; `class reset --all/--student`.
+
+Runs on the real PostgreSQL server; every database and role made here is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.test_class import drop_everything_named, read_credentials, status
+
+pytestmark = pytest.mark.postgres
+
+
+def run_as(url: str, *statements: str) -> None:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(sa.text(statement))
+    engine.dispose()
+
+
+def tables_of(url: str) -> list[str]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        names = sorted(sa.inspect(connection).get_table_names())
+    engine.dispose()
+    return names
+
+
+@pytest.fixture
+def prefix(postgres_server: str) -> Iterator[str]:
+    name = f"mt6_{uuid.uuid4().hex[:8]}"
+    yield name
+    drop_everything_named(postgres_server, name + "_")
+
+
+@pytest.fixture
+def klass(cli, postgres_server: str, prefix: str, tmp_path: Path) -> dict[str, str]:
+    roster = tmp_path / "roster.txt"
+    roster.write_text("alice\nbob\ncarol\ndave\n")
+    credentials = tmp_path / "credentials.txt"
+    created = cli("-d", postgres_server, "class", "create", str(roster), "--prefix", prefix,
+                  "--credentials", str(credentials), "--to", "lesson:3")  # fmt: skip
+    assert created.exit_code == 0, created.output
+    return read_credentials(credentials)
+
+
+def test_status_compares_the_whole_schema_and_shows_progress(
+    cli,
+    postgres_server: str,
+    prefix: str,
+    klass: dict[str, str],
+    course_workspace: Path,
+) -> None:
+    # Bob changes everything but the column names; Carol writes an id by hand and half-builds
+    # users; Dave records his progress with migtutor; Alice stays at the reference state.
+    run_as(
+        klass["bob"],
+        "ALTER TABLE posts ALTER COLUMN content TYPE integer USING 0",
+        "ALTER TABLE posts ALTER COLUMN title DROP NOT NULL",
+        "ALTER TABLE posts DROP CONSTRAINT pk_posts",
+        "CREATE VIEW recent AS SELECT id FROM posts",
+        "CREATE SCHEMA scratch",
+        "CREATE TABLE scratch.notes (body text)",
+        "CREATE SEQUENCE stray",
+    )
+    run_as(
+        klass["carol"],
+        "UPDATE alembic_version SET version_num = 'deadbeef'",
+        "CREATE TABLE users (id serial PRIMARY KEY, email varchar NOT NULL)",
+    )
+    moved = cli("-w", str(course_workspace), "-d", klass["dave"], "lesson", "goto", "3")
+    assert moved.exit_code == 0, moved.output
+    checked = cli("-w", str(course_workspace), "-d", klass["dave"], "lesson", "check")
+    verdict = "passed" if checked.exit_code == 0 else "failed"
+    assert "migtutor_progress" in tables_of(klass["dave"])
+
+    rows = status(cli, postgres_server, prefix)
+    assert rows["alice"]["state"] == "reference", rows["alice"]["detail"]
+    assert rows["alice"]["lesson"] == 3
+    assert rows["alice"]["progress"] is None
+    bob = rows["bob"]
+    assert bob["state"] == "changed by hand" and bob["lesson"] == 3
+    text = "\n".join(bob["differences"])
+    for expected in ("column posts.content: VARCHAR NOT NULL -> INTEGER", "column posts.title",
+                     "- primary key", "+ view recent", "+ schema scratch: (notes)",
+                     "+ sequence stray"):  # fmt: skip
+        assert expected in text, text
+    carol = rows["carol"]
+    assert carol["state"] == "own revisions" and carol["current"] == ["deadbeef"]
+    assert "users half-built (2 of 4 columns: id, email)" in carol["differences"]
+    dave = rows["dave"]
+    assert dave["state"] == "reference" and dave["tables"] == ["posts"]  # his table is hidden
+    assert dave["progress"]["lesson"] >= 3 and dave["progress"]["verdict"] == verdict
+    assert dave["progress"]["checked_lesson"] == 3 and dave["progress"]["checked_step"] == 1
+
+    shown = cli("-d", postgres_server, "class", "status", "--prefix", prefix, "--problems")
+    assert shown.exit_code == 0, shown.output
+    assert "bob" in shown.stdout and "alice" not in shown.stdout and "dave" not in shown.stdout
+    assert "4 student(s). lesson 3: 3. Own work 1, changed by hand 1" in shown.stdout
+    table = cli("-d", postgres_server, "class", "status", "--prefix", prefix, "--csv",
+                "--sort", "state")  # fmt: skip
+    assert table.exit_code == 0, table.output
+    parsed = list(csv.DictReader(io.StringIO(table.stdout)))
+    assert [r["student"] for r in parsed] == ["alice", "dave", "carol", "bob"]
+    assert parsed[1]["last_check"].startswith(f"3.1 {verdict}")
+    bad = cli("-d", postgres_server, "class", "status", "--prefix", prefix, "--sort", "age")
+    assert bad.exit_code != 0 and "Cannot sort by 'age'" in bad.stderr
