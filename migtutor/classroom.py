@@ -397,7 +397,13 @@ def _reason(exc: BaseException | None) -> str:
 
 
 def _rebuild(
-    logins: OwnerLogins, helper: str, name: str, target: Target, seed: bool, script: str
+    logins: OwnerLogins,
+    helper: str,
+    name: str,
+    target: Target,
+    seed: bool,
+    script: str,
+    all_objects: bool = False,
 ) -> None:
     """Drop the course's objects in database `name` and migrate it, as the database's owner."""
     engine = logins.engine(helper, name)
@@ -405,14 +411,19 @@ def _rebuild(
         with engine.connect() as connection, connection.begin():
             connection.exec_driver_sql("SET LOCAL lock_timeout = '20s'")
             rebuild(
-                connection, target, seed=seed, url=logins.server.render_as_string(), script=script
+                connection,
+                target,
+                seed=seed,
+                all_objects=all_objects,
+                url=logins.server.render_as_string(),
+                script=script,
             )
     finally:
         engine.dispose()
 
 
 def _rebuild_all(
-    server: Server, names: list[str], target: Target, seed: bool = False
+    server: Server, names: list[str], target: Target, seed: bool = False, all_objects: bool = False
 ) -> dict[str, BaseException]:
     """Reset each database in place as its owner, several at once; the ones that failed."""
     from migtutor.reset import upgrade_sql
@@ -421,7 +432,8 @@ def _rebuild_all(
     with OwnerLogins(server.connection, server.url) as logins:
         helpers = logins.prepare([(name, name) for name in names])
         return in_parallel(
-            lambda name: _rebuild(logins, helpers[name], name, target, seed, script), names
+            lambda name: _rebuild(logins, helpers[name], name, target, seed, script, all_objects),
+            names,
         )
 
 
@@ -660,17 +672,46 @@ class ClassReset:
         }
 
 
-def list_class(database: DatabaseSettings, prefix: str) -> list[str]:
-    """The class's students that have a database, by database name."""
+def list_class(
+    database: DatabaseSettings, prefix: str, students: list[str] | None = None
+) -> list[str]:
+    """The class's students that have a database (all, or `students`), by database name."""
     prefix = check_prefix(prefix)
     with Server(database) as server:
-        return [m.name for m in server.members(prefix).values() if m.has_database]
+        members = _chosen(server.members(prefix), prefix, students)
+        return [m.name for m in members.values() if m.has_database]
+
+
+def _chosen(
+    members: dict[str, Member], prefix: str, students: list[str] | None
+) -> dict[str, Member]:
+    """The members named by `students` (all without it); a name not in the class is refused."""
+    if not students:
+        return members
+    names = [check_name(student) for student in students]
+    strangers = [name for name in names if name not in members]
+    if strangers:
+        raise MigtutorError(
+            f"{', '.join(strangers)}: not students of the class {prefix!r}. Nothing was "
+            "changed; `class status` lists the class."
+        )
+    return {name: members[name] for name in dict.fromkeys(names)}
 
 
 def reset_class(
-    database: DatabaseSettings, prefix: str, target: Target, *, seed: bool = False
+    database: DatabaseSettings,
+    prefix: str,
+    target: Target,
+    *,
+    seed: bool = False,
+    all_objects: bool = False,
+    students: list[str] | None = None,
 ) -> ClassReset:
-    """Put every student database of the class at `target`, each as its owner."""
+    """Put the student databases of the class (all, or `students`) at `target`, as their owners.
+
+    Without `all_objects` the course's objects go (as in `reset`); with it every table, view,
+    sequence and type of the public schema. Other schemas and migtutor_progress stay.
+    """
     prefix = check_prefix(prefix)
     started = time.perf_counter()
     with Server(database) as server:
@@ -681,11 +722,12 @@ def reset_class(
                 f"There is no class {prefix!r} on this server. Create it with "
                 "`migtutor class create ROSTER`."
             )
+        members = _chosen(members, prefix, students)
         names = [m.name for m in members.values() if enterable(m)]
         missing = [m.student for m in members.values() if not m.has_database]
         if names:
             server.disconnect(names)
-            failed = _rebuild_all(server, names, target, seed)
+            failed = _rebuild_all(server, names, target, seed, all_objects)
         else:
             failed = {}
     if failed:

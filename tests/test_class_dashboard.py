@@ -114,3 +114,35 @@ def test_status_compares_the_whole_schema_and_shows_progress(
     assert parsed[1]["last_check"].startswith(f"3.1 {verdict}")
     bad = cli("-d", postgres_server, "class", "status", "--prefix", prefix, "--sort", "age")
     assert bad.exit_code != 0 and "Cannot sort by 'age'" in bad.stderr
+
+
+def test_class_reset_all_and_chosen_students(
+    cli, postgres_server: str, prefix: str, klass: dict[str, str], course_workspace: Path
+) -> None:
+    for student in ("alice", "bob", "dave"):
+        run_as(klass[student], "CREATE TABLE notes (body text)")
+    moved = cli("-w", str(course_workspace), "-d", klass["dave"], "lesson", "goto", "4")
+    assert moved.exit_code == 0, moved.output
+    reset = ["-d", postgres_server, "class", "reset", "--prefix", prefix, "--to", "lesson:3"]
+
+    asked = cli(*reset, "--student", "bob", "--all")
+    assert asked.exit_code == 1 and "--yes" in asked.stderr  # no terminal: refused
+    assert f"{prefix}_bob." in asked.stdout and "alice" not in asked.stdout
+    assert "Goes: every table" in asked.stdout and "Stays: other schemas" in asked.stdout
+    stranger = cli(*reset, "--student", "zed", "--yes")
+    assert stranger.exit_code == 1 and "zed: not students of the class" in stranger.stderr
+
+    plain = cli(*reset, "--student", "alice", "--yes")
+    assert plain.exit_code == 0, plain.output
+    assert "notes" in tables_of(klass["alice"])  # without --all, a stray table stays
+    done = cli(*reset, "--student", "bob", "--student", "dave", "--all", "--yes")
+    assert done.exit_code == 0, done.output
+    assert "Reset 2 database(s)" in done.stdout
+    assert tables_of(klass["bob"]) == ["alembic_version", "posts"]
+    assert tables_of(klass["dave"]) == ["alembic_version", "migtutor_progress", "posts"]
+    rows = status(cli, postgres_server, prefix)
+    assert (
+        rows["alice"]["state"] == "changed by hand" and "+ table notes" in rows["alice"]["detail"]
+    )
+    assert rows["bob"]["state"] == rows["dave"]["state"] == "reference"
+    assert rows["dave"]["progress"]["lesson"] == 4  # the recorded progress outlives --all

@@ -121,12 +121,22 @@ def class_reset(
     to: TargetOption = "base",
     prefix: PrefixOption = "class",
     seed: Annotated[bool, typer.Option("--seed", help="Insert the sample data set.")] = False,
+    all_objects: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Remove every table, view, sequence and type, not only the course's."
+        ),
+    ] = False,
+    students: Annotated[
+        list[str] | None,
+        typer.Option("--student", help="Reset only this student (repeat for several)."),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
     allow_remote: Annotated[
         bool, typer.Option("--allow-remote", help="Allow a server that is not on this machine.")
     ] = False,
 ) -> None:
-    """Reset every student's database to TARGET, eight at a time, each in one transaction.
+    """Reset the students' databases to TARGET, eight at a time, each in one transaction.
 
     Students still connected to their database are disconnected first. The tables stay owned
     by each student's role.
@@ -138,19 +148,21 @@ def class_reset(
     target = resetting.parse_target(to)
     database = st.database
     require_local(database.url, allow_remote, "Resetting a class re-creates its databases")
-    names = classroom.list_class(database, prefix)
+    names = classroom.list_class(database, prefix, students)
     if not yes:
         if not st.json and names:
             render.line(
-                f"Reset {len(names)} database(s) to {target.label}, discarding everything in "
-                f"them: {', '.join(names)}."
+                f"Reset {len(names)} database(s) to {target.label}: {', '.join(names)}. "
+                + _what_goes(all_objects)
             )
         confirm_or_refuse(
             "Reset the class?",
             yes,
             f"Class reset would re-create {len(names)} database(s) of the class {prefix!r}.",
         )
-    result = classroom.reset_class(database, prefix, target, seed=seed)
+    result = classroom.reset_class(
+        database, prefix, target, seed=seed, all_objects=all_objects, students=students
+    )
     if st.json:
         render.emit_json(result.to_json())
         return
@@ -213,6 +225,21 @@ def class_status(
     if rows:
         show_class_status(rows)
     render.line(_summary_line(result.summary(), shown=len(rows) if problems else None))
+
+
+def _what_goes(all_objects: bool) -> str:
+    from migtutor.course import COURSE_TABLES
+
+    if all_objects:
+        return (
+            "Goes: every table (with its rows), view, sequence and type in the public schema. "
+            "Stays: other schemas, and each student's recorded lesson progress."
+        )
+    return (
+        f"Goes: the course's tables ({', '.join(COURSE_TABLES)}) with their rows, sequences "
+        "and types, and alembic_version. Stays: every other table, view and schema (--all "
+        "removes them too), and each student's recorded lesson progress."
+    )
 
 
 def _summary_line(summary: dict[str, Any], shown: int | None) -> str:
