@@ -134,6 +134,20 @@ def database_name(prefix: str, student: str) -> str:
     return f"{prefix}_{student}"
 
 
+HOST_RULE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$|^\[?[0-9A-Fa-f:.]+\]?$")
+
+
+def check_host(raw: str) -> str:
+    """A host name or IP address students can be given, or a MigtutorError."""
+    host = raw.strip()
+    if not HOST_RULE.match(host):
+        raise MigtutorError(
+            f"{_shown(raw)} is not a host name or IP address: give the address the students "
+            "reach the server at, for example --host db.example.edu or --host 192.0.2.10."
+        )
+    return host.strip("[]")
+
+
 # -- secrets ---------------------------------------------------------------------------------------
 
 
@@ -186,6 +200,7 @@ class Server:
         self.url = make_url(database.url)
         self._engine: Engine | None = None
         self._connection: Connection | None = None
+        self.public_host: str | None = None  # the address students reach the server at
 
     def __enter__(self) -> Server:
         import sqlalchemy as sa
@@ -318,6 +333,8 @@ class Server:
 
     def student_url(self, name: str, password: str) -> str:
         url = self.url.set(username=name, password=password, database=name)
+        if self.public_host:
+            url = url.set(host=self.public_host)
         return url.render_as_string(hide_password=False)
 
     def trust_warnings(self) -> list[str]:
@@ -446,7 +463,7 @@ class Account:
     name: str  # database and role
     password: str | None = None  # only when a password was set now
     url: str | None = None  # with the password, only when a password was set now
-    status: str = "created"  # created | exists | database re-created | completed
+    status: str = "created"  # created | exists | database re-created | completed | new password
 
     @property
     def created(self) -> bool:
@@ -477,17 +494,23 @@ class CreateFailed(MigtutorError):
 
 
 def create_class(
-    database: DatabaseSettings, students: list[str], prefix: str, target: Target
+    database: DatabaseSettings,
+    students: list[str],
+    prefix: str,
+    target: Target,
+    host: str | None = None,
 ) -> ClassCreated:
     """A role and a database per student, each created completely or not at all.
 
     Students already complete are left as they are; a student whose database is gone gets it
     back (same password); a student a previous run left half made is finished with a new
     password. Names that exist on the server without being this class's students are refused
-    before anything is created.
+    before anything is created. `host`: the address the students' URLs name (default: the
+    administrator URL's).
     """
     prefix = check_prefix(prefix)
     with Server(database) as server:
+        server.public_host = check_host(host) if host else None
         server.require(create_roles=True, create_databases=True)
         result = ClassCreated([], server.trust_warnings())
         members = server.members(prefix)

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import shutil
+import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from tests.test_class import drop_everything_named, read_credentials, status
 
@@ -146,3 +150,58 @@ def test_class_reset_all_and_chosen_students(
     )
     assert rows["bob"]["state"] == rows["dave"]["state"] == "reference"
     assert rows["dave"]["progress"]["lesson"] == 4  # the recorded progress outlives --all
+
+
+def verifier(server: str, role: str) -> str:
+    engine = sa.create_engine(server, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        found = connection.execute(
+            sa.text("SELECT rolpassword FROM pg_authid WHERE rolname = :r"), {"r": role}
+        ).scalar_one()
+    engine.dispose()
+    return found
+
+
+def read_env(path: Path) -> dict[str, str]:
+    lines = path.read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_env_files_host_and_a_new_password(
+    cli, postgres_server: str, prefix: str, tmp_path: Path, course_workspace: Path
+) -> None:
+    roster = tmp_path / "roster.txt"
+    roster.write_text("alice\nbob\n")
+    env_dir = tmp_path / "handout"
+    bad = cli("-d", postgres_server, "class", "create", str(roster), "--prefix", prefix,
+              "--host", "db host;", "--env-dir", str(env_dir))  # fmt: skip
+    assert bad.exit_code == 1 and "not a host name" in bad.stderr and not env_dir.exists()
+    created = cli("-d", postgres_server, "class", "create", str(roster), "--prefix", prefix,
+                  "--env-dir", str(env_dir), "--host", "localhost")  # fmt: skip
+    assert created.exit_code == 0, created.output
+    alice_env = env_dir / "alice.env"
+    assert stat.S_IMODE(os.stat(alice_env).st_mode) == 0o600
+    values = read_env(alice_env)
+    assert values["DATABASE_HOSTNAME"] == "localhost"
+    assert values["DATABASE_USERNAME"] == values["DATABASE_NAME"] == f"{prefix}_alice"
+    assert values["DATABASE_PORT"] == str(make_url(postgres_server).port or 5432)
+    assert values["DATABASE_PASSWORD"] not in created.output
+    # The .env is a workspace's .env as it is: migtutor connects with it.
+    shutil.copy(alice_env, course_workspace / ".env")
+    upgraded = cli("-w", str(course_workspace), "upgrade", "head")
+    assert upgraded.exit_code == 0, upgraded.output
+
+    before = verifier(postgres_server, f"{prefix}_alice")
+    renewed = cli("-d", postgres_server, "--json", "class", "password", "alice", "--prefix",
+                  prefix, "--env-dir", str(env_dir))  # fmt: skip
+    assert renewed.exit_code == 0, renewed.output
+    assert renewed.json()["status"] == "new password"
+    new_values = read_env(alice_env)
+    assert new_values["DATABASE_PASSWORD"] != values["DATABASE_PASSWORD"]
+    assert new_values["DATABASE_PASSWORD"] not in renewed.output
+    assert verifier(postgres_server, f"{prefix}_alice") != before
+    assert "posts" in status(cli, postgres_server, prefix)["alice"]["tables"]  # nothing dropped
+    stranger = cli("-d", postgres_server, "class", "password", "zed", "--prefix", prefix)
+    assert stranger.exit_code == 1 and "not a student of the class" in stranger.stderr
+    nowhere = cli("-d", postgres_server, "--json", "class", "password", "bob", "--prefix", prefix)
+    assert nowhere.exit_code == 1 and "--env-dir DIR" in nowhere.stderr

@@ -35,62 +35,97 @@ RosterArgument = Annotated[
 ]
 
 
+EnvDirOption = Annotated[
+    Path | None,
+    typer.Option("--env-dir", help="Write STUDENT.env per student here (mode 0600)."),
+]
+HostOption = Annotated[
+    str | None,
+    typer.Option("--host", help="The address students reach the server at (in their URLs)."),
+]
+CredentialsOption = Annotated[
+    Path | None,
+    typer.Option("--credentials", help="Write each student's URL here (mode 0600)."),
+]
+
+
 @class_app.command("create")
 def class_create(
     ctx: typer.Context,
     roster: RosterArgument,
     prefix: PrefixOption = "class",
-    credentials: Annotated[
-        Path | None,
-        typer.Option("--credentials", help="Write each student's URL here (mode 0600)."),
-    ] = None,
+    credentials: CredentialsOption = None,
     to: TargetOption = "base",
+    env_dir: EnvDirOption = None,
+    host: HostOption = None,
 ) -> None:
     """Create a database and a login role per student, granted only on their own database.
 
-    Each password is generated here and shown once (or written to --credentials FILE, readable
-    by you only); the server stores only a SCRAM verifier of it.
+    Each password is generated here and shown once (or written to --credentials FILE, or as
+    one .env per student into --env-dir DIR, readable by you only); the server stores only a
+    SCRAM verifier of it.
     """
-    from migtutor import classroom
+    from migtutor import class_access, classroom
     from migtutor import reset as resetting
 
     st = _state(ctx)
     students = classroom.read_roster(roster)
     prefix = classroom.check_prefix(prefix)
     target = resetting.parse_target(to)
-    if st.json and credentials is None:
-        raise MigtutorError(
-            "With --json, give --credentials FILE: passwords are never put into JSON output. "
-            "Nothing was created."
-        )
-    if credentials is not None:
-        classroom.check_writable(credentials)
+    if host is not None:
+        classroom.check_host(host)
+    _check_outlets(st.json, credentials, env_dir, "Nothing was created.")
+
+    def hand_out(accounts: list[Any]) -> None:
+        if credentials is not None:
+            classroom.write_credentials(credentials, accounts)
+        if env_dir is not None:
+            class_access.write_env_files(env_dir, accounts)
+
     try:
-        result = classroom.create_class(st.database, students, prefix, target)
+        result = classroom.create_class(st.database, students, prefix, target, host)
     except classroom.CreateFailed as failed:
         # Students finished before the failure keep their passwords: hand them out.
-        if credentials is not None:
-            classroom.write_credentials(credentials, failed.done.accounts)
-        elif not st.json:
-            _show_created(failed.done, target, None)
+        hand_out(failed.done.accounts)
+        if credentials is None and env_dir is None and not st.json:
+            _show_created(failed.done, target, None, None)
         raise
-    if credentials is not None:
-        classroom.write_credentials(credentials, result.accounts)
+    hand_out(result.accounts)
     if st.json:
         render.emit_json(
             {
                 "prefix": prefix,
                 "target": target.spec,
                 "credentials": str(credentials),
+                "env_dir": str(env_dir) if env_dir is not None else None,
                 "students": [a.to_json() for a in result.accounts],
                 "warnings": result.warnings,
             }
         )
         return
-    _show_created(result, target, credentials)
+    _show_created(result, target, credentials, env_dir)
 
 
-def _show_created(result: Any, target: Target, credentials: Path | None) -> None:
+def _check_outlets(
+    json: bool, credentials: Path | None, env_dir: Path | None, nothing: str
+) -> None:
+    """Refuse, before anything changes, a run whose passwords would have nowhere to go."""
+    from migtutor import class_access, classroom
+
+    if json and credentials is None and env_dir is None:
+        raise MigtutorError(
+            "With --json, give --credentials FILE or --env-dir DIR: passwords are never put "
+            f"into JSON output. {nothing}"
+        )
+    if credentials is not None:
+        classroom.check_writable(credentials)
+    if env_dir is not None:
+        class_access.check_env_dir(env_dir)
+
+
+def _show_created(
+    result: Any, target: Target, credentials: Path | None, env_dir: Path | None
+) -> None:
     for warning in result.warnings:
         render.warning(warning)
     for account in result.accounts:
@@ -105,14 +140,56 @@ def _show_created(result: Any, target: Target, credentials: Path | None) -> None
         f"[green]Set up {len(issued)} student account(s)[/] at "
         f"{render.escape(target.label)}, each with its own login role and database:"
     )
-    if credentials is not None:
+    if credentials is not None or env_dir is not None:
         for account in issued:
             render.line(f"  {account.student:<20} database and role {account.name}")
-        render.line(f"Their connection URLs, with passwords, are in {credentials} (mode 0600).")
+        if credentials is not None:
+            render.line(f"Their connection URLs, with passwords, are in {credentials} (mode 0600).")
+        if env_dir is not None:
+            render.line(
+                f"Each student's .env is {env_dir}/STUDENT.env (mode 0600): it goes into their "
+                "workspace as .env."
+            )
         return
     render.note("Each student's DATABASE_URL, with a password shown only this once:")
     for account in issued:
         render.line(f"  {account.student:<20} {account.url}")
+
+
+@class_app.command("password")
+def class_password(
+    ctx: typer.Context,
+    student: Annotated[str, typer.Argument(help="The student's name.", show_default=False)],
+    prefix: PrefixOption = "class",
+    credentials: CredentialsOption = None,
+    env_dir: EnvDirOption = None,
+    host: HostOption = None,
+) -> None:
+    """Issue a new password for one student; the database and everything in it stay.
+
+    The old password stops working at once. The new one is shown once (or written to
+    --credentials FILE or --env-dir DIR).
+    """
+    from migtutor import class_access, classroom
+
+    st = _state(ctx)
+    _check_outlets(st.json, credentials, env_dir, "No password was changed.")
+    account = class_access.new_password(st.database, prefix, student, host)
+    if credentials is not None:
+        classroom.write_credentials(credentials, [account])
+    if env_dir is not None:
+        class_access.write_env_files(env_dir, [account])
+    if st.json:
+        render.emit_json(account.to_json())
+        return
+    render.markup(f"[green]New password for {render.escape(account.student)}[/] ({account.name}).")
+    if credentials is None and env_dir is None:
+        render.note("Their DATABASE_URL, with the password shown only this once:")
+        render.line(f"  {account.url}")
+    if credentials is not None:
+        render.line(f"Their URL, with the password, was added to {credentials} (mode 0600).")
+    if env_dir is not None:
+        render.line(f"Their .env is {env_dir}/{account.student}.env (mode 0600).")
 
 
 @class_app.command("reset")
