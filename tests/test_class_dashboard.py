@@ -205,3 +205,39 @@ def test_env_files_host_and_a_new_password(
     assert stranger.exit_code == 1 and "not a student of the class" in stranger.stderr
     nowhere = cli("-d", postgres_server, "--json", "class", "password", "bob", "--prefix", prefix)
     assert nowhere.exit_code == 1 and "--env-dir DIR" in nowhere.stderr
+    refused = cli("-d", postgres_server, "class", "status", "--prefix", prefix, "--watch")
+    assert refused.exit_code == 1 and "needs a terminal" in refused.stderr
+    watched = watch_on_a_terminal(postgres_server, prefix)
+    assert watched.count("2 student(s).") >= 2 and "Ctrl-C stops" in watched  # redrawn
+
+
+def watch_on_a_terminal(server: str, prefix: str) -> str:
+    """`class status --watch` on a pseudo-terminal until it has drawn twice, then Ctrl-C."""
+    import pty
+    import select
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    leader, follower = pty.openpty()
+    command = [sys.executable, "-m", "migtutor", "-d", server, "class", "status",
+               "--prefix", prefix, "--watch", "--interval", "1"]  # fmt: skip
+    process = subprocess.Popen(command, stdin=follower, stdout=follower, stderr=follower)
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 60
+    try:
+        while seen.count(b"2 student(s).") < 2 and time.monotonic() < deadline:
+            if select.select([leader], [], [], 1)[0]:
+                try:
+                    seen += os.read(leader, 65536)
+                except OSError:
+                    break
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(leader)
+    return seen.decode(errors="replace")

@@ -273,6 +273,12 @@ def class_status(
     csv_out: Annotated[
         bool, typer.Option("--csv", help="Comma-separated rows with a header line.")
     ] = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Refresh the table in place until Ctrl-C.")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", min=1.0, help="Seconds between refreshes (--watch).")
+    ] = 5.0,
 ) -> None:
     """The dashboard: each student's revision, lesson, state, differences and progress.
 
@@ -284,6 +290,9 @@ def class_status(
     st = _state(ctx)
     if csv_out and st.json:
         raise MigtutorError("Choose one of --csv and --json.")
+    if watch:
+        _watch(st.database, prefix, sort, problems, interval, json=st.json or csv_out)
+        return
     result = reading.class_status(st.database, prefix)
     rows = reading.sort_rows(result.students, sort.strip().lower())
     if problems:
@@ -300,8 +309,47 @@ def class_status(
         render.line(f"No class {prefix!r} on this server.")
         return
     if rows:
-        show_class_status(rows)
+        render.console().print(status_table(rows))
+        render.note(LEGEND)
     render.line(_summary_line(result.summary(), shown=len(rows) if problems else None))
+
+
+def _watch(
+    database: Any, prefix: str, sort: str, problems: bool, interval: float, *, json: bool
+) -> None:
+    """The table, read again every `interval` seconds and redrawn in place, until Ctrl-C."""
+    import sys
+    import time
+
+    from rich.console import Console, Group
+    from rich.live import Live
+    from rich.text import Text
+
+    from migtutor import class_status as reading
+
+    if json or not sys.stdout.isatty():
+        raise MigtutorError(
+            "--watch redraws the table in place, so it needs a terminal and cannot go with "
+            "--json or --csv. Run `class status` without --watch from a script instead."
+        )
+    console = Console(highlight=False)
+    with Live(console=console, auto_refresh=False, screen=False) as live:
+        try:
+            while True:
+                result = reading.class_status(database, prefix)
+                rows = reading.sort_rows(result.students, sort.strip().lower())
+                if problems:
+                    rows = [row for row in rows if row.needs_attention]
+                summary = _summary_line(result.summary(), shown=len(rows) if problems else None)
+                stamp = time.strftime("%H:%M:%S")
+                footer = Text(f"{summary}\nRead at {stamp}; every {interval:g} s. Ctrl-C stops.")
+                live.update(Group(status_table(rows), footer), refresh=True)
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            return
+        except MigtutorError as exc:
+            if exc.exit_code != 130:  # Ctrl-C while reading stops the watch as well
+                raise
 
 
 def _what_goes(all_objects: bool) -> str:
@@ -367,7 +415,13 @@ def _lesson_text(lesson: int | None) -> str:
     return "done" if lesson > LESSON_COUNT else str(lesson)
 
 
-def show_class_status(rows: list[Any]) -> None:
+LEGEND = (
+    "lesson: the lesson whose start the schema matches (done: the course is done); "
+    "progress: lesson.step the student's migtutor recorded."
+)
+
+
+def status_table(rows: list[Any]) -> Any:
     from rich.table import Table
 
     table = Table(show_edge=True, header_style="bold")
@@ -393,11 +447,7 @@ def show_class_status(rows: list[Any]) -> None:
             render.escape(", ".join(row.tables) or "-"),
             render.escape(detail),
         )
-    render.console().print(table)
-    render.note(
-        "lesson: the lesson whose start the schema matches (done: the course is done); "
-        "progress: lesson.step the student's migtutor recorded."
-    )
+    return table
 
 
 @class_app.command("drop")
