@@ -65,6 +65,8 @@ RECORD_KIND = "migtutor student"
 WORKERS = 8
 
 T = TypeVar("T")
+# Told of each student database done: its name and the error if it failed (from any thread).
+OnDone = Callable[[str, BaseException | None], None] | None
 
 
 # -- names -----------------------------------------------------------------------------------------
@@ -364,16 +366,26 @@ class Server:
         ]
 
 
-def in_parallel(work: Callable[[T], None], items: Iterable[T]) -> dict[T, BaseException]:
+def in_parallel(
+    work: Callable[[T], None], items: Iterable[T], on_done: OnDone = None
+) -> dict[T, BaseException]:
     """Run `work` on each item, WORKERS at a time; the items that failed, with their errors.
 
     On Ctrl-C, items not started are left alone and the running ones roll back or finish.
     """
-    from concurrent.futures import CancelledError, wait
+    from concurrent.futures import CancelledError, Future, wait
 
     items = list(items)
     pool = ThreadPoolExecutor(max_workers=WORKERS)
     futures = [pool.submit(work, item) for item in items]
+    if on_done is not None:
+        for item, future in zip(items, futures, strict=True):
+
+            def tell(done: Future[None], item: T = item) -> None:
+                if not done.cancelled():
+                    on_done(str(item), done.exception())
+
+            future.add_done_callback(tell)
     try:
         wait(futures)
     except KeyboardInterrupt:
@@ -440,7 +452,12 @@ def _rebuild(
 
 
 def _rebuild_all(
-    server: Server, names: list[str], target: Target, seed: bool = False, all_objects: bool = False
+    server: Server,
+    names: list[str],
+    target: Target,
+    seed: bool = False,
+    all_objects: bool = False,
+    on_done: OnDone = None,
 ) -> dict[str, BaseException]:
     """Reset each database in place as its owner, several at once; the ones that failed."""
     from migtutor.reset import upgrade_sql
@@ -451,6 +468,7 @@ def _rebuild_all(
         return in_parallel(
             lambda name: _rebuild(logins, helpers[name], name, target, seed, script, all_objects),
             names,
+            on_done,
         )
 
 
@@ -499,6 +517,7 @@ def create_class(
     prefix: str,
     target: Target,
     host: str | None = None,
+    on_done: OnDone = None,
 ) -> ClassCreated:
     """A role and a database per student, each created completely or not at all.
 
@@ -533,13 +552,17 @@ def create_class(
                 member = members.get(student)
                 if member and member.ready and member.has_database:
                     result.accounts.append(Account(student, name, status="exists"))
+                    if on_done is not None:
+                        on_done(name, None)
                     continue
                 account = _create_student(server, prefix, student, member)
                 built.append(account)
+                if target.revision is None and on_done is not None:
+                    on_done(name, None)
             failures: dict[str, BaseException] = {}
             fresh = [a.name for a in built]
             if fresh and target.revision is not None:
-                failures = _rebuild_all(server, fresh, target)
+                failures = _rebuild_all(server, fresh, target, on_done=on_done)
             for account in built:
                 if account.name in failures:
                     _undo(server, account)
@@ -729,6 +752,7 @@ def reset_class(
     seed: bool = False,
     all_objects: bool = False,
     students: list[str] | None = None,
+    on_done: OnDone = None,
 ) -> ClassReset:
     """Put the student databases of the class (all, or `students`) at `target`, as their owners.
 
@@ -750,7 +774,7 @@ def reset_class(
         missing = [m.student for m in members.values() if not m.has_database]
         if names:
             server.disconnect(names)
-            failed = _rebuild_all(server, names, target, seed, all_objects)
+            failed = _rebuild_all(server, names, target, seed, all_objects, on_done)
         else:
             failed = {}
     if failed:
@@ -777,7 +801,9 @@ class ClassDropped:
     strangers: list[str]  # roster names that are no students of this class: left alone
 
 
-def drop_class(database: DatabaseSettings, students: list[str], prefix: str) -> ClassDropped:
+def drop_class(
+    database: DatabaseSettings, students: list[str], prefix: str, on_done: OnDone = None
+) -> ClassDropped:
     """Drop the database and role of each roster student recorded in the class."""
     prefix = check_prefix(prefix)
     with Server(database) as server:
@@ -794,4 +820,6 @@ def drop_class(database: DatabaseSettings, students: list[str], prefix: str) -> 
             )
             server.run(f"DROP ROLE IF EXISTS {server.q(member.name)}", f"drop role {member.name}")
             result.dropped.append(member.name)
+            if on_done is not None:
+                on_done(member.name, None)
     return result

@@ -205,6 +205,10 @@ def test_env_files_host_and_a_new_password(
     assert stranger.exit_code == 1 and "not a student of the class" in stranger.stderr
     nowhere = cli("-d", postgres_server, "--json", "class", "password", "bob", "--prefix", prefix)
     assert nowhere.exit_code == 1 and "--env-dir DIR" in nowhere.stderr
+    bar = on_a_terminal(postgres_server, "class", "reset", "--prefix", prefix, "--yes")
+    assert "Resetting" in bar and "2/2" in bar  # students done of all
+    piped = cli("-d", postgres_server, "class", "reset", "--prefix", prefix, "--yes")
+    assert piped.exit_code == 0 and "Resetting" not in piped.output  # no bar without a terminal
     refused = cli("-d", postgres_server, "class", "status", "--prefix", prefix, "--watch")
     assert refused.exit_code == 1 and "needs a terminal" in refused.stderr
     watched = watch_on_a_terminal(postgres_server, prefix)
@@ -236,6 +240,34 @@ def watch_on_a_terminal(server: str, prefix: str) -> str:
                     break
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(leader)
+    return seen.decode(errors="replace")
+
+
+def on_a_terminal(server: str, *args: str) -> str:
+    """What a migtutor command writes on a pseudo-terminal (it must succeed)."""
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "migtutor", "-d", server, *args],
+                               stdin=follower, stdout=follower, stderr=follower)  # fmt: skip
+    os.close(follower)
+    seen = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the command ended
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert process.wait(timeout=60) == 0, seen
     finally:
         if process.poll() is None:
             process.kill()

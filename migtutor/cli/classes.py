@@ -13,6 +13,7 @@ from migtutor import render
 from migtutor.cli.context import confirm_or_refuse
 from migtutor.cli.context import state as _state
 from migtutor.cli.instructor import TargetOption
+from migtutor.cli.progress_bar import class_progress
 from migtutor.errors import MigtutorError
 from migtutor.urls import require_local
 
@@ -83,7 +84,8 @@ def class_create(
             class_access.write_env_files(env_dir, accounts)
 
     try:
-        result = classroom.create_class(st.database, students, prefix, target, host)
+        with class_progress(len(students), "Creating", json=st.json) as on_done:
+            result = classroom.create_class(st.database, students, prefix, target, host, on_done)
     except classroom.CreateFailed as failed:
         # Students finished before the failure keep their passwords: hand them out.
         hand_out(failed.done.accounts)
@@ -237,9 +239,16 @@ def class_reset(
             yes,
             f"Class reset would re-create {len(names)} database(s) of the class {prefix!r}.",
         )
-    result = classroom.reset_class(
-        database, prefix, target, seed=seed, all_objects=all_objects, students=students
-    )
+    with class_progress(len(names), "Resetting", json=st.json) as on_done:
+        result = classroom.reset_class(
+            database,
+            prefix,
+            target,
+            seed=seed,
+            all_objects=all_objects,
+            students=students,
+            on_done=on_done,
+        )
     if st.json:
         render.emit_json(result.to_json())
         return
@@ -474,7 +483,8 @@ def class_drop(
     confirm_or_refuse(
         "Drop them?", yes, f"Class drop would remove {len(names)} database(s) and role(s)."
     )
-    result = classroom.drop_class(database, students, prefix)
+    with class_progress(len(students), "Dropping", json=st.json) as on_done:
+        result = classroom.drop_class(database, students, prefix, on_done)
     if st.json:
         render.emit_json({"dropped": result.dropped, "not_in_class": result.strangers})
         return
