@@ -116,37 +116,61 @@ def sort_rows(rows: list[StudentStatus], key: str) -> list[StudentStatus]:
 
 
 def reference_snapshots(server: Server) -> dict[str | None, Schema]:
-    """The schema of every reference state, built in a scratch schema that is rolled back."""
+    """The schema of every reference state, built where nothing of it can stay behind.
+
+    A scratch schema of the maintenance database, in a transaction that is rolled back; an
+    administrator without CREATE there (CREATEDB, not a superuser) gets a throwaway database
+    of their own instead, dropped afterwards.
+    """
     import sqlalchemy as sa
 
     script = upgrade_sql(parse_target("head"), server.url_for(server.url.database or "postgres"))
-    chunks = script.split("-- Running upgrade")
     scratch = f"migtutor_reference_{uuid.uuid4().hex[:8]}"
-    states: dict[str | None, Schema] = {}
-    connection = server.connection.engine.connect()
-    try:
-        connection = connection.execution_options(isolation_level="READ COMMITTED")
-        transaction = connection.begin()
+    can_create = server.run(
+        "SELECT has_database_privilege(current_database(), 'CREATE')", "read privileges"
+    ).scalar_one()
+    if can_create:
         try:
-            connection.exec_driver_sql(f"CREATE SCHEMA {scratch}")
-            connection.exec_driver_sql(f"SET LOCAL search_path = {scratch}, pg_catalog")
-            for index, chunk in enumerate(chunks):
-                revision = None if index == 0 else chunk.split("->", 1)[1].split()[0]
-                if chunk.strip():
-                    connection.exec_driver_sql(chunk if index == 0 else chunk.split("\n", 1)[1])
-                found = snapshot(connection, row_counts=False, schema=scratch)
-                states[revision] = _unqualified(_course_part(found), scratch)
+            with server.connection.engine.connect() as connection:
+                return _build(connection, script, scratch, create=True)
+        except sa.exc.DBAPIError as exc:
+            raise MigtutorError(
+                f"Could not build the course's reference schemas: {exc.orig}"
+            ) from None
+    from migtutor.pg_sessions import admin_engine
+
+    quoted = server.q(scratch)
+    server.run(f"CREATE DATABASE {quoted} TEMPLATE template0", "create a scratch database")
+    try:
+        engine = admin_engine(server.url.set(database=scratch))
+        try:
+            with engine.connect() as connection:
+                return _build(connection, script, "public", create=False)
         finally:
-            transaction.rollback()
+            engine.dispose()
     except sa.exc.DBAPIError as exc:
-        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise MigtutorError(
-            "Could not build the course's reference schemas in a scratch schema of the "
-            f"maintenance database {server.url.database!r} (rolled back afterwards): {detail}. "
-            "The administrator needs CREATE on that database (a superuser has it)."
-        ) from None
+        raise MigtutorError(f"Could not build the course's reference schemas: {exc.orig}") from None
     finally:
-        connection.close()
+        server.run(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)", "drop the scratch database")
+
+
+def _build(connection: Any, script: str, scratch: str, *, create: bool) -> dict[str | None, Schema]:
+    """Run the reference SQL revision by revision in `scratch`, reading each state; roll back."""
+    states: dict[str | None, Schema] = {}
+    connection = connection.execution_options(isolation_level="READ COMMITTED")
+    transaction = connection.begin()
+    try:
+        if create:
+            connection.exec_driver_sql(f"CREATE SCHEMA {scratch}")
+        connection.exec_driver_sql(f"SET LOCAL search_path = {scratch}, pg_catalog")
+        for index, chunk in enumerate(script.split("-- Running upgrade")):
+            revision = None if index == 0 else chunk.split("->", 1)[1].split()[0]
+            if chunk.strip():
+                connection.exec_driver_sql(chunk if index == 0 else chunk.split("\n", 1)[1])
+            found = snapshot(connection, row_counts=False, schema=scratch)
+            states[revision] = _unqualified(_course_part(found), scratch)
+    finally:
+        transaction.rollback()
     if set(states) != {None, *REFERENCE_IDS}:
         raise MigtutorError("The course's reference SQL does not match its revision list.")
     return states

@@ -239,7 +239,7 @@ def watch_on_a_terminal(server: str, prefix: str) -> str:
                 except OSError:
                     break
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
+        assert process.wait(timeout=120) == 0
     finally:
         if process.poll() is None:
             process.kill()
