@@ -27,6 +27,7 @@ This module prints nothing.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -223,22 +224,28 @@ def class_status(database: DatabaseSettings, prefix: str) -> ClassStatus:
             references = reference_snapshots(server)
             with OwnerLogins(server.connection, server.url) as logins:
                 helpers = logins.prepare([(m.name, m.name) for m in inside])
-                in_parallel(
-                    lambda m: _read_status(logins, helpers[m.name], rows[m.name], references),
-                    inside,
-                )
+                current = threading.local()
+                current.pair = (helpers[inside[0].name], inside[0].name)
+                engine = logins.shared_engine(lambda: current.pair)
+                try:
+
+                    def read(member: Any) -> None:
+                        current.pair = (helpers[member.name], member.name)
+                        _read_status(engine, rows[member.name], references)
+
+                    in_parallel(read, inside)
+                finally:
+                    engine.dispose()
     return result
 
 
 def _read_status(
-    logins: OwnerLogins,
-    helper: str,
+    engine: Any,
     status: StudentStatus,
     references: dict[str | None, Schema],
 ) -> None:
     import sqlalchemy as sa
 
-    engine = logins.engine(helper, status.database)
     try:
         with engine.connect() as connection:
             schema = snapshot(connection, row_counts=False)
@@ -251,8 +258,6 @@ def _read_status(
         status.state = "unreachable"
         status.detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         return
-    finally:
-        engine.dispose()
     judge(status, _course_part(schema), references)
 
 
