@@ -239,7 +239,14 @@ def watch_on_a_terminal(server: str, prefix: str) -> str:
                 except OSError:
                     break
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=120) == 0
+        # Keep reading: a terminal whose buffer is full would block the last redraw.
+        while process.poll() is None and time.monotonic() < deadline + 60:
+            if select.select([leader], [], [], 1)[0]:
+                try:
+                    os.read(leader, 65536)
+                except OSError:
+                    break
+        assert process.wait(timeout=60) == 0
     finally:
         if process.poll() is None:
             process.kill()
