@@ -7,7 +7,9 @@ the in-place reset with 1, 4 and 8 workers (what `class reset` does, with 8): th
 revisions' SQL is generated once (Alembic's offline mode) and each student database is reset in
 its own transaction, in a session of a throwaway member of the student's role (so nothing the
 student planted runs with the administrator's rights), several databases at a time; and the
-whole `migtutor class reset --yes` command as a process (interpreter start included).
+whole `migtutor class reset --yes` command as a process (interpreter start included); then
+the whole `migtutor class status` command (every database compared, whole, with the reference
+state of its lesson) as a process.
 Medians of --runs runs are printed (min and max too). The class is dropped at the end.
 """
 
@@ -74,6 +76,18 @@ def main() -> None:
             rows.append((spec, "migtutor class reset", times))
             median = statistics.median(times)
             print(f"  {spec:<9} {'migtutor class reset':<22} median {median:6.2f} s")
+        times = []
+        for _ in range(args.runs):
+            begin = time.perf_counter()
+            subprocess.run(
+                [str(Path(sys.executable).with_name("migtutor")), "-d", SERVER, "--json", "class",
+                 "status", "--prefix", prefix],
+                check=True, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            times.append(time.perf_counter() - begin)
+        rows.append(("-", "migtutor class status", times))
+        median = statistics.median(times)
+        print(f"  {'-':<9} {'migtutor class status':<22} median {median:6.2f} s")
     finally:
         classroom.drop_class(database, students, prefix)
     print(f"load average after: {os.getloadavg()[0]:.2f}")

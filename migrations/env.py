@@ -36,9 +36,9 @@ def database_url() -> str:
     return resolve_database(workspace).url
 
 
+# migtutor keeps its own records in tables named migtutor_*: not yours to migrate.
 def include_name(name, type_, parent_names) -> bool:
-    # migtutor's record of what each revision looked like when applied is not a model.
-    return not (type_ == "table" and name == "migtutor_applied")
+    return not (type_ == "table" and name.startswith("migtutor_"))
 
 
 def configure(**options) -> None:

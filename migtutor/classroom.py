@@ -40,16 +40,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from migtutor.applied import APPLIED_TABLE
 from migtutor.errors import MigtutorError
 from migtutor.pg_sessions import OwnerLogins, admin_engine, privileges, quote
 from migtutor.reset import (
-    COURSE_TABLES,
-    REFERENCE_IDS,
-    REFERENCE_SCHEMAS,
-    VERSION_TABLE,
     Target,
-    lesson_of,
     rebuild,
 )
 
@@ -71,6 +65,8 @@ RECORD_KIND = "migtutor student"
 WORKERS = 8
 
 T = TypeVar("T")
+# Told of each student database done: its name and the error if it failed (from any thread).
+OnDone = Callable[[str, BaseException | None], None] | None
 
 
 # -- names -----------------------------------------------------------------------------------------
@@ -140,6 +136,20 @@ def database_name(prefix: str, student: str) -> str:
     return f"{prefix}_{student}"
 
 
+HOST_RULE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$|^\[?[0-9A-Fa-f:.]+\]?$")
+
+
+def check_host(raw: str) -> str:
+    """A host name or IP address students can be given, or a MigtutorError."""
+    host = raw.strip()
+    if not HOST_RULE.match(host):
+        raise MigtutorError(
+            f"{_shown(raw)} is not a host name or IP address: give the address the students "
+            "reach the server at, for example --host db.example.edu or --host 192.0.2.10."
+        )
+    return host.strip("[]")
+
+
 # -- secrets ---------------------------------------------------------------------------------------
 
 
@@ -192,6 +202,7 @@ class Server:
         self.url = make_url(database.url)
         self._engine: Engine | None = None
         self._connection: Connection | None = None
+        self.public_host: str | None = None  # the address students reach the server at
 
     def __enter__(self) -> Server:
         import sqlalchemy as sa
@@ -324,6 +335,8 @@ class Server:
 
     def student_url(self, name: str, password: str) -> str:
         url = self.url.set(username=name, password=password, database=name)
+        if self.public_host:
+            url = url.set(host=self.public_host)
         return url.render_as_string(hide_password=False)
 
     def trust_warnings(self) -> list[str]:
@@ -353,16 +366,26 @@ class Server:
         ]
 
 
-def _in_parallel(work: Callable[[T], None], items: Iterable[T]) -> dict[T, BaseException]:
+def in_parallel(
+    work: Callable[[T], None], items: Iterable[T], on_done: OnDone = None
+) -> dict[T, BaseException]:
     """Run `work` on each item, WORKERS at a time; the items that failed, with their errors.
 
     On Ctrl-C, items not started are left alone and the running ones roll back or finish.
     """
-    from concurrent.futures import CancelledError, wait
+    from concurrent.futures import CancelledError, Future, wait
 
     items = list(items)
     pool = ThreadPoolExecutor(max_workers=WORKERS)
     futures = [pool.submit(work, item) for item in items]
+    if on_done is not None:
+        for item, future in zip(items, futures, strict=True):
+
+            def tell(done: Future[None], item: T = item) -> None:
+                if not done.cancelled():
+                    on_done(str(item), done.exception())
+
+            future.add_done_callback(tell)
     try:
         wait(futures)
     except KeyboardInterrupt:
@@ -403,7 +426,13 @@ def _reason(exc: BaseException | None) -> str:
 
 
 def _rebuild(
-    logins: OwnerLogins, helper: str, name: str, target: Target, seed: bool, script: str
+    logins: OwnerLogins,
+    helper: str,
+    name: str,
+    target: Target,
+    seed: bool,
+    script: str,
+    all_objects: bool = False,
 ) -> None:
     """Drop the course's objects in database `name` and migrate it, as the database's owner."""
     engine = logins.engine(helper, name)
@@ -411,14 +440,24 @@ def _rebuild(
         with engine.connect() as connection, connection.begin():
             connection.exec_driver_sql("SET LOCAL lock_timeout = '20s'")
             rebuild(
-                connection, target, seed=seed, url=logins.server.render_as_string(), script=script
+                connection,
+                target,
+                seed=seed,
+                all_objects=all_objects,
+                url=logins.server.render_as_string(),
+                script=script,
             )
     finally:
         engine.dispose()
 
 
 def _rebuild_all(
-    server: Server, names: list[str], target: Target, seed: bool = False
+    server: Server,
+    names: list[str],
+    target: Target,
+    seed: bool = False,
+    all_objects: bool = False,
+    on_done: OnDone = None,
 ) -> dict[str, BaseException]:
     """Reset each database in place as its owner, several at once; the ones that failed."""
     from migtutor.reset import upgrade_sql
@@ -426,8 +465,10 @@ def _rebuild_all(
     script = upgrade_sql(target, server.url_for(names[0]))
     with OwnerLogins(server.connection, server.url) as logins:
         helpers = logins.prepare([(name, name) for name in names])
-        return _in_parallel(
-            lambda name: _rebuild(logins, helpers[name], name, target, seed, script), names
+        return in_parallel(
+            lambda name: _rebuild(logins, helpers[name], name, target, seed, script, all_objects),
+            names,
+            on_done,
         )
 
 
@@ -440,7 +481,7 @@ class Account:
     name: str  # database and role
     password: str | None = None  # only when a password was set now
     url: str | None = None  # with the password, only when a password was set now
-    status: str = "created"  # created | exists | database re-created | completed
+    status: str = "created"  # created | exists | database re-created | completed | new password
 
     @property
     def created(self) -> bool:
@@ -471,17 +512,24 @@ class CreateFailed(MigtutorError):
 
 
 def create_class(
-    database: DatabaseSettings, students: list[str], prefix: str, target: Target
+    database: DatabaseSettings,
+    students: list[str],
+    prefix: str,
+    target: Target,
+    host: str | None = None,
+    on_done: OnDone = None,
 ) -> ClassCreated:
     """A role and a database per student, each created completely or not at all.
 
     Students already complete are left as they are; a student whose database is gone gets it
     back (same password); a student a previous run left half made is finished with a new
     password. Names that exist on the server without being this class's students are refused
-    before anything is created.
+    before anything is created. `host`: the address the students' URLs name (default: the
+    administrator URL's).
     """
     prefix = check_prefix(prefix)
     with Server(database) as server:
+        server.public_host = check_host(host) if host else None
         server.require(create_roles=True, create_databases=True)
         result = ClassCreated([], server.trust_warnings())
         members = server.members(prefix)
@@ -504,13 +552,17 @@ def create_class(
                 member = members.get(student)
                 if member and member.ready and member.has_database:
                     result.accounts.append(Account(student, name, status="exists"))
+                    if on_done is not None:
+                        on_done(name, None)
                     continue
                 account = _create_student(server, prefix, student, member)
                 built.append(account)
+                if target.revision is None and on_done is not None:
+                    on_done(name, None)
             failures: dict[str, BaseException] = {}
             fresh = [a.name for a in built]
             if fresh and target.revision is not None:
-                failures = _rebuild_all(server, fresh, target)
+                failures = _rebuild_all(server, fresh, target, on_done=on_done)
             for account in built:
                 if account.name in failures:
                     _undo(server, account)
@@ -666,17 +718,47 @@ class ClassReset:
         }
 
 
-def list_class(database: DatabaseSettings, prefix: str) -> list[str]:
-    """The class's students that have a database, by database name."""
+def list_class(
+    database: DatabaseSettings, prefix: str, students: list[str] | None = None
+) -> list[str]:
+    """The class's students that have a database (all, or `students`), by database name."""
     prefix = check_prefix(prefix)
     with Server(database) as server:
-        return [m.name for m in server.members(prefix).values() if m.has_database]
+        members = _chosen(server.members(prefix), prefix, students)
+        return [m.name for m in members.values() if m.has_database]
+
+
+def _chosen(
+    members: dict[str, Member], prefix: str, students: list[str] | None
+) -> dict[str, Member]:
+    """The members named by `students` (all without it); a name not in the class is refused."""
+    if not students:
+        return members
+    names = [check_name(student) for student in students]
+    strangers = [name for name in names if name not in members]
+    if strangers:
+        raise MigtutorError(
+            f"{', '.join(strangers)}: not students of the class {prefix!r}. Nothing was "
+            "changed; `class status` lists the class."
+        )
+    return {name: members[name] for name in dict.fromkeys(names)}
 
 
 def reset_class(
-    database: DatabaseSettings, prefix: str, target: Target, *, seed: bool = False
+    database: DatabaseSettings,
+    prefix: str,
+    target: Target,
+    *,
+    seed: bool = False,
+    all_objects: bool = False,
+    students: list[str] | None = None,
+    on_done: OnDone = None,
 ) -> ClassReset:
-    """Put every student database of the class at `target`, each as its owner."""
+    """Put the student databases of the class (all, or `students`) at `target`, as their owners.
+
+    Without `all_objects` the course's objects go (as in `reset`); with it every table, view,
+    sequence and type of the public schema. Other schemas and migtutor_progress stay.
+    """
     prefix = check_prefix(prefix)
     started = time.perf_counter()
     with Server(database) as server:
@@ -687,11 +769,12 @@ def reset_class(
                 f"There is no class {prefix!r} on this server. Create it with "
                 "`migtutor class create ROSTER`."
             )
-        names = [m.name for m in members.values() if _enterable(m)]
+        members = _chosen(members, prefix, students)
+        names = [m.name for m in members.values() if enterable(m)]
         missing = [m.student for m in members.values() if not m.has_database]
         if names:
             server.disconnect(names)
-            failed = _rebuild_all(server, names, target, seed)
+            failed = _rebuild_all(server, names, target, seed, all_objects, on_done)
         else:
             failed = {}
     if failed:
@@ -704,138 +787,9 @@ def reset_class(
     return ClassReset(names, target, time.perf_counter() - started, missing)
 
 
-def _enterable(member: Member) -> bool:
+def enterable(member: Member) -> bool:
     # Only a database its own student owns is entered: a helper is made a member of the owner.
     return member.database_owner == member.name
-
-
-# -- status ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class StudentStatus:
-    student: str
-    database: str
-    current: list[str] = field(default_factory=list)
-    lesson: int | None = None
-    state: str = ""  # reference | own revisions | changed by hand | missing | unreachable
-    tables: list[str] = field(default_factory=list)
-    detail: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "student": self.student,
-            "database": self.database,
-            "current": self.current,
-            "lesson": self.lesson,
-            "state": self.state,
-            "tables": self.tables,
-            "detail": self.detail,
-        }
-
-
-@dataclass
-class ClassStatus:
-    students: list[StudentStatus]
-    warnings: list[str] = field(default_factory=list)
-
-
-def class_status(database: DatabaseSettings, prefix: str) -> ClassStatus:
-    """Each recorded student's database, read as its owner; a dropped database shows as missing."""
-    prefix = check_prefix(prefix)
-    with Server(database) as server:
-        members = list(server.members(prefix).values())
-        result = ClassStatus([StudentStatus(m.student, m.name) for m in members])
-        result.warnings = server.trust_warnings()
-        rows = dict(zip((m.name for m in members), result.students, strict=True))
-        inside = [m for m in members if _enterable(m)]
-        for member in members:
-            if not member.has_database:
-                rows[member.name].state = "missing"
-                rows[
-                    member.name
-                ].detail = "the database is gone; `class create ROSTER` re-creates it"
-            elif not _enterable(member):
-                rows[member.name].state = "changed by hand"
-                rows[member.name].detail = (
-                    f"the database belongs to {member.database_owner}, not to the student; "
-                    "left unread"
-                )
-        if inside:
-            server.require(create_roles=True)
-            with OwnerLogins(server.connection, server.url) as logins:
-                helpers = logins.prepare([(m.name, m.name) for m in inside])
-                _in_parallel(lambda m: _read_status(logins, helpers[m.name], rows[m.name]), inside)
-    return result
-
-
-def _read_status(logins: OwnerLogins, helper: str, status: StudentStatus) -> None:
-    import sqlalchemy as sa
-
-    engine = logins.engine(helper, status.database)
-    try:
-        with engine.connect() as connection:
-            inspector = sa.inspect(connection)
-            tables = sorted(inspector.get_table_names())
-            status.tables = [t for t in tables if t not in (VERSION_TABLE, APPLIED_TABLE)]
-            if VERSION_TABLE in tables:
-                rows = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
-                status.current = sorted(str(row[0]) for row in rows)
-            course = {
-                t: frozenset(c["name"] for c in inspector.get_columns(t))
-                for t in tables
-                if t in COURSE_TABLES
-            }
-            connection.rollback()
-    except sa.exc.DBAPIError as exc:
-        status.state = "unreachable"
-        status.detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        return
-    finally:
-        engine.dispose()
-    _judge(status, course)
-
-
-def _judge(status: StudentStatus, course: dict[str, frozenset[str]]) -> None:
-    matching = [rev for rev, schema in REFERENCE_SCHEMAS.items() if schema == course]
-    shape = matching[0] if matching else "?"
-    extra = [t for t in status.tables if t not in COURSE_TABLES]
-    if len(status.current) > 1:
-        status.state = "own revisions"
-        status.detail = "several heads recorded"
-    elif not status.current or status.current[0] in REFERENCE_IDS:
-        recorded = status.current[0] if status.current else None
-        status.lesson = lesson_of(recorded)
-        if shape == recorded and not extra:
-            status.state = "reference"
-        else:
-            status.state = "changed by hand"
-            status.detail = _difference(recorded, course, extra)
-    else:
-        status.state = "own revisions"
-        if shape != "?":
-            status.lesson = lesson_of(shape)  # type: ignore[arg-type]
-            status.detail = "schema matches the start of lesson " + str(status.lesson)
-        else:
-            status.detail = "schema matches no reference state"
-
-
-def _difference(recorded: str | None, course: dict[str, frozenset[str]], extra: list[str]) -> str:
-    expected = REFERENCE_SCHEMAS[recorded]
-    notes = []
-    for table in sorted(set(expected) | set(course)):
-        if table not in course:
-            notes.append(f"{table} missing")
-        elif table not in expected:
-            notes.append(f"{table} not expected")
-        elif course[table] != expected[table]:
-            more = sorted(course[table] - expected[table])
-            less = sorted(expected[table] - course[table])
-            notes.append(
-                f"{table}: " + ", ".join([f"+{c}" for c in more] + [f"-{c}" for c in less])
-            )
-    notes += [f"{t} (not a course table)" for t in extra]
-    return "; ".join(notes)
 
 
 # -- drop ------------------------------------------------------------------------------------------
@@ -847,7 +801,9 @@ class ClassDropped:
     strangers: list[str]  # roster names that are no students of this class: left alone
 
 
-def drop_class(database: DatabaseSettings, students: list[str], prefix: str) -> ClassDropped:
+def drop_class(
+    database: DatabaseSettings, students: list[str], prefix: str, on_done: OnDone = None
+) -> ClassDropped:
     """Drop the database and role of each roster student recorded in the class."""
     prefix = check_prefix(prefix)
     with Server(database) as server:
@@ -864,4 +820,6 @@ def drop_class(database: DatabaseSettings, students: list[str], prefix: str) -> 
             )
             server.run(f"DROP ROLE IF EXISTS {server.q(member.name)}", f"drop role {member.name}")
             result.dropped.append(member.name)
+            if on_done is not None:
+                on_done(member.name, None)
     return result

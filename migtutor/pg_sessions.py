@@ -21,7 +21,7 @@ This module prints nothing.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -186,6 +186,29 @@ class OwnerLogins:
         """An engine logging in as `helper` to `database`, starting as the helper's owner."""
         url = self.server.set(username=helper, password=self._password, database=database)
         return pinned_engine(url, owner_settings(self.made[helper]), **options)
+
+    def shared_engine(self, pick: Callable[[], tuple[str, str]]) -> Engine:
+        """One engine for many helpers: each new connection logs in as `pick()`'s (helper,
+        database), settings pinned as in `engine`. Sharing it shares SQLAlchemy's compiled
+        statements, which otherwise every per-database engine compiles again.
+        """
+        from sqlalchemy import event
+
+        helper, database = pick()
+        engine = self.engine(helper, database)
+
+        @event.listens_for(engine, "do_connect")
+        def _login(dialect: object, record: object, cargs: object, params: dict) -> None:
+            helper, database = pick()
+            params.update(
+                user=helper,
+                password=self._password,
+                dbname=database,
+                options=startup_options(self.server, owner_settings(self.made[helper])),
+            )
+            params.pop("database", None)
+
+        return engine
 
     @contextmanager
     def login(self, database: str, owner: str, **options) -> Iterator[Engine]:

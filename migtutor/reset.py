@@ -38,6 +38,7 @@ from migtutor.course import (  # noqa: F401  (the course, as reset names it)
 from migtutor.course_files import course_root, reference_ini, reference_versions
 from migtutor.errors import MigtutorError
 from migtutor.locks import POSTGRES_ADVICE
+from migtutor.progress_table import PROGRESS_TABLE
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -204,6 +205,8 @@ def inventory(connection: Connection, all_objects: bool = False) -> Inventory:
     }
     result = Inventory(all_objects=all_objects)
     for name in sorted(inspector.get_table_names()):
+        if name == PROGRESS_TABLE:
+            continue  # the learner's recorded progress outlives a reset, even with --all
         rows = _count(connection, name)
         result.tables.append(TableInfo(name, rows, all_objects or name in owned_names))
     if VERSION_TABLE in {t.name for t in result.tables}:

@@ -7,8 +7,14 @@ Public API (SQLAlchemy is imported inside the functions, never at import time):
   key), primary key, unique constraints, foreign keys (with ``ON DELETE``), indexes and, unless
   ``row_counts=False``, its number of rows. The connection is left as it was found: a
   transaction this function starts is rolled back; one already open is left open.
+  On PostgreSQL it also reads the views, the sequences no column owns (a `SERIAL`'s or an
+  identity's own sequence belongs to its table) and the other schemas with what they hold;
+  ``schema=NAME`` reads that schema instead of the default one (and no other schemas).
+  Tables whose names start with ``migtutor_`` are migtutor's own records (lesson progress,
+  applied revisions): never part of a snapshot.
 - ``diff(before, after) -> list[Change]``: tables and columns added or removed, columns whose
-  type, nullability or default changed, constraints and indexes added or dropped.
+  type, nullability or default changed, constraints and indexes added or dropped; views,
+  sequences and other schemas added, removed or (a view's definition) changed.
 - Lesson checks also read ``Column.family`` (integer, string, timestamp, boolean, numeric,
   date, or the type's own name), ``Column.generic_type`` (the type as SQLAlchemy prints it
   without a dialect), ``Column.timezone`` and ``Index.expression`` (an indexed expression, not
@@ -26,9 +32,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from migtutor.applied import APPLIED_TABLE
-
 VERSION_TABLE = "alembic_version"
+OWN_PREFIX = "migtutor_"  # migtutor's own tables: in no snapshot, hidden from autogenerate
 _CHECK_FIELDS = {"family", "generic_type", "timezone", "expression"}  # not in to_json()
 
 
@@ -108,6 +113,9 @@ class Table:
 class Schema:
     dialect: str
     tables: dict[str, Table] = field(default_factory=dict)
+    views: dict[str, str] = field(default_factory=dict)  # name -> definition
+    sequences: list[str] = field(default_factory=list)  # owned by no column
+    schemas: dict[str, list[str]] = field(default_factory=dict)  # other schema -> its relations
 
     def table(self, name: str) -> Table | None:
         return self.tables.get(name)
@@ -120,6 +128,9 @@ class Schema:
         return {
             "dialect": self.dialect,
             "tables": [_public(asdict(self.tables[name])) for name in self.table_names],
+            "views": sorted(self.views),
+            "sequences": self.sequences,
+            "schemas": self.schemas,
         }
 
 
@@ -138,15 +149,17 @@ class Change:
     """One difference: `action` is add, remove or modify; `kind` what changed."""
 
     action: str  # "add" | "remove" | "modify"
-    kind: str  # "table" | "column" | "primary_key" | "unique" | "foreign_key" | "index"
+    # "table" | "column" | "primary_key" | "unique" | "foreign_key" | "index" | "view" |
+    # "sequence" | "schema" (for the last three, `table` holds the object's name)
+    kind: str
     table: str
     name: str | None = None
     detail: str = ""
 
     @property
     def subject(self) -> str:
-        if self.kind == "table":
-            return f"table {self.table}"
+        if self.kind in ("table", "view", "sequence", "schema"):
+            return f"{self.kind} {self.table}"
         if self.kind == "column":
             return f"column {self.table}.{self.name}"
         label = self.kind.replace("_", " ")
@@ -230,34 +243,38 @@ def _column(col: dict[str, Any], dialect: Any, pk_columns: tuple[str, ...]) -> C
     )
 
 
-def snapshot(connection: Any, *, row_counts: bool = True) -> Schema:
-    """Read every table of the connected database into plain data."""
+def snapshot(connection: Any, *, row_counts: bool = True, schema: str | None = None) -> Schema:
+    """Read every table of the connected database (or of `schema`) into plain data."""
     from sqlalchemy import inspect
 
     was_in_transaction = connection.in_transaction()
     try:
-        return _read(connection, inspect(connection), row_counts)
+        result = _read(connection, inspect(connection), row_counts, schema)
+        _read_views(connection, inspect(connection), result, schema)
+        if connection.dialect.name == "postgresql":
+            _read_postgres_objects(connection, result, schema)
+        return result
     finally:
         if not was_in_transaction and connection.in_transaction():
             connection.rollback()
 
 
-def _read(connection: Any, inspector: Any, row_counts: bool) -> Schema:
+def _read(connection: Any, inspector: Any, row_counts: bool, within: str | None) -> Schema:
     dialect = connection.dialect
     schema = Schema(dialect=dialect.name)
     names = [
         name
-        for name in inspector.get_table_names()
-        if not name.startswith(("sqlite_", "_alembic_tmp_")) and name != APPLIED_TABLE
+        for name in inspector.get_table_names(schema=within)
+        if not name.startswith(("sqlite_", "_alembic_tmp_", OWN_PREFIX))
     ]
     if not names:
         return schema
-    key = {name: (None, name) for name in names}
-    columns = inspector.get_multi_columns(filter_names=names)
-    pks = inspector.get_multi_pk_constraint(filter_names=names)
-    uniques = inspector.get_multi_unique_constraints(filter_names=names)
-    fks = inspector.get_multi_foreign_keys(filter_names=names)
-    indexes = inspector.get_multi_indexes(filter_names=names)
+    key = {name: (within, name) for name in names}
+    columns = inspector.get_multi_columns(schema=within, filter_names=names)
+    pks = inspector.get_multi_pk_constraint(schema=within, filter_names=names)
+    uniques = inspector.get_multi_unique_constraints(schema=within, filter_names=names)
+    fks = inspector.get_multi_foreign_keys(schema=within, filter_names=names)
+    indexes = inspector.get_multi_indexes(schema=within, filter_names=names)
     for name in sorted(names):
         pk = pks.get(key[name]) or {}
         pk_columns = tuple(pk.get("constrained_columns") or ())
@@ -306,6 +323,49 @@ def _read(connection: Any, inspector: Any, row_counts: bool) -> Schema:
     return schema
 
 
+def _read_views(connection: Any, inspector: Any, result: Schema, within: str | None) -> None:
+    for name in sorted(inspector.get_view_names(schema=within)):
+        try:
+            definition = inspector.get_view_definition(name, schema=within) or ""
+        except Exception:  # a view the dialect cannot describe still counts as a view
+            definition = ""
+        result.views[name] = " ".join(str(definition).split())
+
+
+# Sequences in the schema that no column owns (SERIAL and identity sequences belong to their
+# table), and the relations of every schema a user made besides the default one.
+_STRAY_SEQUENCES = """
+SELECT c.relname FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'S' AND n.nspname = coalesce(:schema, pg_catalog.current_schema())
+AND NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_depend d
+    WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid
+    AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i'))
+ORDER BY 1
+"""
+_OTHER_SCHEMAS = """
+SELECT n.nspname, c.relname FROM pg_catalog.pg_namespace n
+LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'v', 'm', 'S', 'p')
+WHERE n.nspname <> pg_catalog.current_schema() AND n.nspname <> 'information_schema'
+AND n.nspname NOT LIKE 'pg\\_%'
+ORDER BY 1, 2
+"""
+
+
+def _read_postgres_objects(connection: Any, result: Schema, within: str | None) -> None:
+    from sqlalchemy import text
+
+    rows = connection.execute(text(_STRAY_SEQUENCES), {"schema": within})
+    result.sequences = [row[0] for row in rows]
+    if within is not None:
+        return
+    for namespace, relation in connection.execute(text(_OTHER_SCHEMAS)):
+        held = result.schemas.setdefault(namespace, [])
+        if relation is not None:
+            held.append(relation)
+
+
 # -- comparing -----------------------------------------------------------------------------------
 
 
@@ -322,6 +382,31 @@ def diff(before: Schema, after: Schema) -> list[Change]:
             changes.append(Change("remove", "table", name, detail=f"({columns})"))
         elif old is not None and new is not None:
             changes.extend(_table_changes(old, new))
+    changes.extend(_object_changes(before, after))
+    return changes
+
+
+def _object_changes(before: Schema, after: Schema) -> list[Change]:
+    changes: list[Change] = []
+    for name in sorted(set(before.views) | set(after.views)):
+        old, new = before.views.get(name), after.views.get(name)
+        if old is None:
+            changes.append(Change("add", "view", name))
+        elif new is None:
+            changes.append(Change("remove", "view", name))
+        elif old != new:
+            changes.append(Change("modify", "view", name, detail="its definition changed"))
+    for name in sorted(set(before.sequences) ^ set(after.sequences)):
+        changes.append(Change("add" if name in after.sequences else "remove", "sequence", name))
+    for name in sorted(set(before.schemas) | set(after.schemas)):
+        old_held, new_held = before.schemas.get(name), after.schemas.get(name)
+        if old_held is None or new_held is None:
+            held = new_held if old_held is None else old_held
+            action = "add" if old_held is None else "remove"
+            changes.append(Change(action, "schema", name, detail=f"({', '.join(held or [])})"))
+        elif old_held != new_held:
+            detail = f"({', '.join(old_held)}) -> ({', '.join(new_held)})"
+            changes.append(Change("modify", "schema", name, detail=detail))
     return changes
 
 

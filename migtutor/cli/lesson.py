@@ -15,6 +15,7 @@ import typer
 from migtutor.cli.completion import lessons as complete_lessons
 from migtutor.cli.context import JsonOption
 from migtutor.cli.context import state as _state
+from migtutor.errors import MigtutorError
 
 if TYPE_CHECKING:
     from migtutor.lessons import Lesson, Step
@@ -47,10 +48,21 @@ def _require_workspace(ctx: typer.Context) -> Path:
     return workspace
 
 
-def _save(ctx: typer.Context, progress: Progress) -> None:
+def _save(
+    ctx: typer.Context, progress: Progress, checked: tuple[int, int, bool] | None = None
+) -> None:
+    """The progress file (unless only a failed check is new), and its copy in the database."""
+    from migtutor import progress_table
     from migtutor.progress import save_progress
 
-    save_progress(_require_workspace(ctx), progress)
+    if checked is None or checked[2]:
+        save_progress(_require_workspace(ctx), progress)
+    # Best effort: the instructor's copy must never stop the learner's command.
+    try:
+        database = _state(ctx).database
+    except MigtutorError:
+        return
+    progress_table.record(database, progress.lesson, progress.step + 1, checked=checked)
 
 
 def _pick(lessons: list[Lesson], number: int) -> Lesson:
@@ -160,7 +172,7 @@ def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
     result = evaluate(step, workspace, st.database)
     if result.passed:
         advance(progress, lessons)
-        _save(ctx, progress)
+    _save(ctx, progress, checked=(lesson.number, step.number, result.passed))
     if st.json:
         render.emit_json(
             {
