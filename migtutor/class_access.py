@@ -23,10 +23,10 @@ from migtutor.classroom import (
     check_name,
     check_prefix,
     database_name,
-    scram_verifier,
 )
 from migtutor.classroom import new_password as generate_password
 from migtutor.errors import MigtutorError
+from migtutor.pg_sessions import scram_verifier
 
 if TYPE_CHECKING:
     from migtutor.settings import DatabaseSettings

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from migtutor.classroom import Server, check_prefix, enterable, in_parallel
 from migtutor.course import COURSE_TABLES, REFERENCE_IDS
 from migtutor.errors import MigtutorError
-from migtutor.pg_sessions import OwnerLogins
+from migtutor.pg_sessions import OwnerLogins, server_message
 from migtutor.progress_table import ProgressRow, read_row
 from migtutor.reset import lesson_of, parse_target, upgrade_sql
 from migtutor.schema import VERSION_TABLE, Schema, diff, snapshot
@@ -256,7 +256,7 @@ def _read_status(
             connection.rollback()
     except sa.exc.DBAPIError as exc:
         status.state = "unreachable"
-        status.detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        status.detail = server_message(exc)
         return
     judge(status, _course_part(schema), references)
 

@@ -41,7 +41,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from migtutor.errors import MigtutorError
-from migtutor.pg_sessions import OwnerLogins, admin_engine, privileges, quote
+from migtutor.pg_sessions import (
+    OwnerLogins,
+    admin_engine,
+    privileges,
+    quote,
+    scram_verifier,
+    server_message,
+)
 from migtutor.reset import (
     Target,
     rebuild,
@@ -157,13 +164,6 @@ def new_password() -> str:
     return secrets.token_urlsafe(18)
 
 
-def scram_verifier(connection: Connection, password: str, role: str) -> str:
-    """PostgreSQL's SCRAM-SHA-256 verifier of `password`, computed by libpq."""
-    from psycopg2.extensions import encrypt_password
-
-    return encrypt_password(password, role, connection.connection.dbapi_connection, "scram-sha-256")
-
-
 # -- the server ------------------------------------------------------------------------------------
 
 
@@ -271,7 +271,7 @@ class Server:
         try:
             return self.connection.execute(sa.text(statement), params)
         except sa.exc.DBAPIError as exc:
-            detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            detail = server_message(exc)
             raise MigtutorError(f"The server refused to {what}: {detail}.") from None
 
     def q(self, name: str) -> str:
@@ -418,9 +418,8 @@ def _reason(exc: BaseException | None) -> str:
 
     if isinstance(exc, MigtutorError):
         return exc.message
-    orig = getattr(exc, "orig", None)
-    if orig is not None:
-        return str(orig).strip().splitlines()[0]
+    if getattr(exc, "orig", None) is not None:
+        return server_message(exc)
     known = translate(exc) if exc is not None else None
     return known.message if known else f"{type(exc).__name__}: {exc}"
 

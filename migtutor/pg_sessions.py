@@ -175,7 +175,7 @@ class OwnerLogins:
         except sa.exc.DBAPIError as exc:
             raise MigtutorError(
                 "The server refused to create the helper roles that work inside the students' "
-                f"databases as their owners: {_first_line(exc)}. The administrator needs "
+                f"databases as their owners: {server_message(exc)}. The administrator needs "
                 "CREATEROLE (or to be a superuser)."
             ) from None
         for database, owner in pairs:
@@ -264,13 +264,9 @@ class OwnerLogins:
                 pass
 
     def _scram(self) -> str:
-        # libpq computes the SCRAM-SHA-256 verifier: the clear password reaches no statement,
-        # server log or error. One password serves every helper of this run.
+        # One password serves every helper of this run (SCRAM verifiers name no role).
         if self._verifier is None:
-            from psycopg2.extensions import encrypt_password
-
-            raw = self.admin.connection.dbapi_connection
-            self._verifier = encrypt_password(self._password, "", raw, "scram-sha-256")
+            self._verifier = scram_verifier(self.admin, self._password, "")
         return self._verifier
 
     def _expiry(self) -> str:
@@ -283,6 +279,15 @@ class OwnerLogins:
         )
 
 
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    return str(orig or exc).strip().splitlines()[0]
+def scram_verifier(connection: Connection, password: str, role: str) -> str:
+    """PostgreSQL's SCRAM-SHA-256 verifier of `password`, computed by libpq: the clear password
+    reaches no statement, server log or error."""
+    from psycopg2.extensions import encrypt_password
+
+    return encrypt_password(password, role, connection.connection.dbapi_connection, "scram-sha-256")
+
+
+def server_message(exc: BaseException) -> str:
+    """The first line of what the server (or driver) said, else the error's type."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

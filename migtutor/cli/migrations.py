@@ -347,6 +347,7 @@ def merge(
 
 # -- moving the database -----------------------------------------------------------------------
 
+SqlOption = Annotated[bool, typer.Option("--sql", help="Print the SQL instead of running it.")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before losing data.")]
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="Do not print the schema changes.")
@@ -362,9 +363,7 @@ def upgrade(
             help="head, heads, a revision, +N or REV+N.", autocompletion=complete_revisions
         ),
     ] = "head",
-    sql: Annotated[
-        bool, typer.Option("--sql", help="Print the SQL instead of running it.")
-    ] = False,
+    sql: SqlOption = False,
     yes: YesOption = False,
     quiet: QuietOption = False,
     explain: ExplainOption = False,
@@ -379,9 +378,7 @@ def downgrade(
     target: Annotated[
         str, typer.Argument(help="-N, base, or a revision.", autocompletion=complete_revisions)
     ],
-    sql: Annotated[
-        bool, typer.Option("--sql", help="Print the SQL instead of running it.")
-    ] = False,
+    sql: SqlOption = False,
     yes: YesOption = False,
     quiet: QuietOption = False,
     explain: ExplainOption = False,
