@@ -125,8 +125,9 @@ def _active_queries(url: str, fragment: str) -> int:
         with engine.connect() as connection:
             return connection.execute(
                 sa.text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE state = 'active' AND query LIKE :q AND pid <> pg_backend_pid()"
+                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                    "AND query LIKE :q AND pid <> pg_backend_pid() "
+                    "AND datname = current_database()"  # other tests run beside this one
                 ),
                 {"q": f"%{fragment}%"},
             ).scalar_one()
