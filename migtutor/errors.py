@@ -33,6 +33,50 @@ class Interrupted(MigtutorError):
 _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
 
 
+# Where a library gives no exception type or attribute that tells two cases apart, its message
+# is matched. Every fragment matched is here, with the versions it was seen on; the tests make the
+# libraries raise each one (tests/test_errors.py). A fragment that stops matching leaves the error
+# to the general wording, which still shows the library's own message and a next step.
+SEEN_ON = {
+    "alembic": "Alembic 1.16.0 and 1.20.1",
+    "libpq": "psycopg2 2.9 with libpq 16/17 (no SQLSTATE before the session starts)",
+    "sqlite": "SQLite 3.40-3.46 through Python 3.11-3.13's sqlite3",
+}
+MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # Alembic's CommandError and RevisionError texts
+    "multiple_heads": ("alembic", ("Multiple head revisions", "multiple heads")),
+    "ambiguous_prefix": ("alembic", ("Multiple revisions start with",)),
+    "unknown_revision": ("alembic", ("Can't locate revision", "No such revision")),
+    "not_up_to_date": ("alembic", ("Target database is not up to date",)),
+    "no_metadata": ("alembic", ("Can't proceed with --autogenerate",)),
+    "no_scripts": ("alembic", ("Path doesn't exist",)),
+    "not_below": ("alembic", ("is not a valid downgrade target",)),
+    "not_ancestor": ("alembic", ("does not refer to ancestor/descendant revisions",)),
+    "range_refused": ("alembic", ("Range revision not allowed",)),
+    "relative_too_far": ("alembic", ("didn't produce",)),
+    # connection refusals, told apart by their text only
+    "bad_password": ("libpq", ("password authentication failed", "access denied")),
+    "no_connect_right": ("libpq", ("permission denied for database",)),
+    "no_database": ("libpq", ("does not exist",)),
+    # SQLite, for a driver without sqlite_errorname (older Pythons, other drivers)
+    "sqlite_busy": ("sqlite", ("database is locked",)),
+    "sqlite_cantopen": ("sqlite", ("unable to open database file",)),
+    "sqlite_readonly": ("sqlite", ("readonly database", "read-only file system")),
+    "sqlite_full": ("sqlite", ("database or disk is full",)),
+}
+
+
+def says(text: str, kind: str) -> bool:
+    """Whether `text` holds one of the fragments MESSAGES lists for `kind` (case-insensitive)."""
+    lowered = text.lower()
+    return any(fragment.lower() in lowered for fragment in MESSAGES[kind][1])
+
+
+def _sqlite_error(exc: BaseException) -> str:
+    """sqlite3's own name for the error ('SQLITE_BUSY' ...), or '' when the driver has none."""
+    return str(getattr(exc, "sqlite_errorname", "") or "")
+
+
 def _qualified_names(exc: BaseException) -> set[str]:
     return {f"{cls.__module__}.{cls.__name__}" for cls in type(exc).__mro__}
 
@@ -47,10 +91,8 @@ def translate(exc: BaseException, database: str = "the database") -> MigtutorErr
         return exc
     names = _qualified_names(exc)
     text = str(exc)
-    if "alembic.util.exc.CommandError" in names:
-        # Alembic words an ambiguous prefix as "Can't locate"; the cause says which ids matched.
-        cause = str(exc.__cause__ or "")
-        return _explain_command_error(cause if "Multiple revisions" in cause else text)
+    if names & {"alembic.util.exc.CommandError", "alembic.script.revision.RevisionError"}:
+        return _explain_command_error(exc)
     problem = storage_problem(exc, database)
     if problem is not None:
         return MigtutorError(problem)
@@ -67,11 +109,9 @@ def translate(exc: BaseException, database: str = "the database") -> MigtutorErr
             "Expected a form like postgresql+psycopg2://USER:PASSWORD@HOST:5432/NAME or "
             "sqlite:///migtutor.db; check `migtutor config`."
         )
-    missing_function = re.fullmatch(
-        r"module '(.+)_py' has no attribute '(upgrade|downgrade)'", text
-    )
-    if isinstance(exc, AttributeError) and missing_function:
-        name, function = missing_function.groups()
+    missing_function = _missing_function(exc)
+    if missing_function:
+        name, function = missing_function
         return MigtutorError(
             f"The revision file {name}.py has no {function}() function, so it cannot run and "
             "nothing was changed. Every revision needs `def upgrade() -> None:` and "
@@ -97,13 +137,25 @@ def translate(exc: BaseException, database: str = "the database") -> MigtutorErr
     return None
 
 
+def _missing_function(exc: BaseException) -> tuple[str, str] | None:
+    """(file stem, 'upgrade' or 'downgrade') when a revision module lacks that function."""
+    if not isinstance(exc, AttributeError) or exc.name not in ("upgrade", "downgrade"):
+        return None
+    module_file = getattr(getattr(exc, "obj", None), "__file__", None)
+    if module_file:
+        return re.sub(r"\.py$", "", module_file.rsplit("/", 1)[-1]), exc.name
+    named = re.fullmatch(r"module '(.+)_py' has no attribute '(?:upgrade|downgrade)'", str(exc))
+    return (named[1], exc.name) if named else None
+
+
 def storage_problem(exc: BaseException, database: str = "the database") -> str | None:
     """What to say when the database cannot store anything (it is read-only, or its disk is
     full), or None. Such errors surface in whatever statement writes first, often a revision's:
     they are not the revision's fault, and "fix the revision" would mislead."""
     orig = getattr(exc, "orig", None) or exc
     code = getattr(orig, "pgcode", None)
-    text = str(orig).lower()
+    sqlite = _sqlite_error(orig)
+    text = str(orig)
     if code == "25006":  # read_only_sql_transaction
         return (
             f"Cannot write to {database}: it is read-only (its sessions run read-only "
@@ -111,13 +163,13 @@ def storage_problem(exc: BaseException, database: str = "the database") -> str |
             "no migration can be recorded. Connect to a writable server, or have the database's "
             "owner run ALTER DATABASE <name> SET default_transaction_read_only = off."
         )
-    if "readonly database" in text or "read-only file system" in text:
+    if sqlite.startswith("SQLITE_READONLY") or says(text, "sqlite_readonly"):
         return (
             f"Cannot write to {database}: it is read-only (the URL opens it with mode=ro, or its "
             "file or directory cannot be written), so no migration can be recorded. Make them "
             "writable (or drop mode=ro from the URL), or choose another database with -d."
         )
-    if code == "53100" or "database or disk is full" in text:  # disk_full, SQLITE_FULL
+    if code == "53100" or sqlite == "SQLITE_FULL" or says(text, "sqlite_full"):  # disk_full
         return (
             f"Cannot write to {database}: no space left on device (the disk holding it, or a "
             "quota, is full). Free some space there and run the command again."
@@ -125,17 +177,24 @@ def storage_problem(exc: BaseException, database: str = "the database") -> str |
     return None
 
 
-def _explain_command_error(text: str) -> MigtutorError:
-    if "Multiple head revisions" in text or "multiple heads" in text.lower():
+def _explain_command_error(exc: BaseException) -> MigtutorError:
+    """Alembic's refusals: by the revision error's type where the command kept it as the
+    cause, else by the fragments in MESSAGES; anything else is shown as Alembic words it."""
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    kinds = {cls.__name__ for cls in type(cause).__mro__} if _from_alembic(cause) else set()
+    text = str(exc)
+    if "ResolutionError" in kinds and says(str(cause), "ambiguous_prefix"):
+        text = str(cause)  # Alembic words an ambiguous prefix as "Can't locate": say which ids
+    if "MultipleHeads" in kinds or says(text, "multiple_heads"):
         return MigtutorError(
             f"{_first_line(text)} The revision chain has forked into several heads. Give a "
             "revision explicitly (see `migtutor heads`), upgrade to `heads`, or join them with "
             '`migtutor merge heads -m "merge"`, which writes a revision whose down_revision '
             "names both heads."
         )
-    if "Multiple revisions start with" in text:
+    if says(text, "ambiguous_prefix"):
         return MigtutorError(f"{_first_line(text)} Type more characters of the revision id.")
-    if "Can't locate revision" in text or "No such revision" in text:
+    if "ResolutionError" in kinds or says(text, "unknown_revision"):
         if _names_reference_revision(text):
             return MigtutorError(
                 f"{_first_line(text)}: the database is at a revision of the course that your "
@@ -148,73 +207,83 @@ def _explain_command_error(text: str) -> MigtutorError:
             "is enough. If the database names a revision no script knows, `migtutor stamp` can "
             "point it at a known one."
         )
-    if "Target database is not up to date" in text:
+    if says(text, "not_up_to_date"):
         return MigtutorError(
             "The database is not at the head revision, so autogenerate cannot compare it with "
             "the models. Run `migtutor upgrade head` first, then try again."
         )
-    if "Can't proceed with --autogenerate" in text:
+    if says(text, "no_metadata"):
         return MigtutorError(
             "Autogenerate needs to know your models: env.py has no target_metadata. In "
             "migrations/env.py, import Base from app.models and set "
             "`target_metadata = Base.metadata`."
         )
-    if "Path doesn't exist" in text:
+    if says(text, "no_scripts"):
         return MigtutorError(
             f"{_first_line(text)}. This directory is not a complete migtutor workspace; run "
             "`migtutor init` to lay it out."
         )
-    if "is not a valid downgrade target" in text:
+    if says(text, "not_below"):
         return MigtutorError(
             f"{_first_line(text)}: it is not below the revision the database is at (see "
             "`migtutor current`). `downgrade` only goes back, so nothing was changed; to go "
             "forward, use `migtutor upgrade`."
         )
-    if "does not refer to ancestor/descendant revisions" in text:
+    if says(text, "not_ancestor"):
         return MigtutorError(
             f"{_first_line(text)}. Write a range oldest first, START:END (for example "
             "base:head or -3:current), with both ends on the same branch."
         )
-    if "Range revision not allowed" in text:
+    if says(text, "range_refused"):
         return MigtutorError(
             "A range START:END works only with --sql (to print the SQL between two "
             "revisions). To move the database, give one target: `migtutor upgrade END`."
         )
-    if text.startswith("Relative revision") and "didn't produce" in text:
+    if says(text, "relative_too_far"):
         return MigtutorError(
             f"{_first_line(text)}: there are not that many revisions in that direction. "
             "`upgrade +N` goes N revisions forward and `downgrade -N` N back from the "
             "current one (see `migtutor history`)."
         )
-    return MigtutorError(_first_line(text) if len(text) > 300 else text.strip())
+    said = _first_line(text) if len(text) > 300 else text.strip()
+    return MigtutorError(
+        f"Alembic stopped: {said.rstrip('.')}. Nothing was changed by this step; see "
+        "`migtutor history` and `migtutor current` for the revisions and where the database is, "
+        "and `migtutor doctor` for what may be wrong in the workspace."
+    )
+
+
+def _from_alembic(exc: BaseException) -> bool:
+    return type(exc).__module__.startswith("alembic.")
 
 
 def _explain_connection_error(orig: BaseException, database: str) -> MigtutorError:
+    sqlite = _sqlite_error(orig)
     text = _first_line(str(orig))
     text = re.sub(r"password=\S+", "password=***", text)
     lowered = text.lower()
-    if "password authentication failed" in lowered or "access denied" in lowered:
+    if says(text, "bad_password"):
         return MigtutorError(
             f"Login to {database} was refused: {text}. Check the user name and password in your "
             "settings (`migtutor config` shows which source is used)."
         )
-    if "permission denied for database" in lowered:
+    if says(text, "no_connect_right"):
         return MigtutorError(
             f"Login to {database} was refused: {text}. This user may not connect to that "
             "database (in a migtutor class each student's user connects to its own database "
             "only): check the database name and user in your URL."
         )
-    if "does not exist" in lowered and "database" in lowered:
+    if says(text, "no_database") and "database" in lowered:
         return MigtutorError(
             f"{database} is reachable but the database does not exist: {text}. Create it "
             "(for example `createdb NAME`) or fix the database name."
         )
-    if "database is locked" in lowered:  # SQLite's busy timeout ran out (locks.py words it)
+    if sqlite == "SQLITE_BUSY" or says(text, "sqlite_busy"):  # the busy timeout ran out
         return MigtutorError(
             f"{database} is locked: another migtutor or program is writing to this database. "
             "End the other program's transaction, or close it, and run the command again."
         )
-    if "unable to open database file" in lowered:
+    if sqlite == "SQLITE_CANTOPEN" or says(text, "sqlite_cantopen"):
         return MigtutorError(
             f"Cannot open the SQLite file for {database}: its directory is missing or not "
             "writable. Check the path in the URL and the directory's permissions."

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from migtutor.errors import MigtutorError
 
 if TYPE_CHECKING:
+    from alembic.script import Script, ScriptDirectory
+
     from migtutor.migrate import Migrator
 
 URL_NOTE = (
@@ -69,16 +71,12 @@ def plan_move(
 
     plan = Plan(command=f"alembic {verb} {shlex.quote(target)}", note=_note(database_option))
     current = migrator.current_heads()
-    script_dir = migrator.script
     with _scripts_loading(migrator):
-        if verb == "upgrade":
-            steps = script_dir._upgrade_revs(target, tuple(current))
-        else:
-            steps = script_dir._downgrade_revs(target, tuple(current))
-    plan.steps = [_describe(step.revision, verb == "upgrade") for step in steps]
+        steps = walk(migrator.script, verb, target, current)
+    plan.steps = [_describe(script, verb == "upgrade") for script in steps]
     if not steps:
         return plan
-    last = steps[-1].revision
+    last = steps[-1]
     if len(current) > 1:
         plan.sql_command = "(offline SQL needs one starting revision; the database has several)"
         return plan
@@ -107,6 +105,31 @@ def plan_move(
             f"cannot write it offline: {reason}; on SQLite, batch operations need the live table"
         )
     return plan
+
+
+def walk(script_dir: ScriptDirectory, verb: str, target: str, current: list[str]) -> list[Script]:
+    """The revisions `verb target` runs from `current`, in the order it runs them.
+
+    The same walk Alembic's commands make (relative targets, branches and `heads` included),
+    through the public `iterate_revisions`; its revision errors are worded as the commands word
+    them, so `errors.translate` explains both alike.
+    """
+    from alembic.script.revision import RangeNotAncestorError, RevisionError
+    from alembic.util import CommandError
+
+    try:
+        if verb == "upgrade":
+            found = script_dir.iterate_revisions(target, tuple(current), implicit_base=True)
+            return list(reversed(list(found)))
+        return list(script_dir.iterate_revisions(tuple(current), target, select_for_downgrade=True))
+    except RangeNotAncestorError as exc:
+        raise CommandError(
+            f"Destination {target} is not a valid {verb} target from current head(s)"
+        ) from exc
+    except RevisionError as exc:
+        from migtutor.errors import translate
+
+        raise translate(exc) or exc from exc
 
 
 def _rehearsed_sql(migrator: Migrator, verb: str, target: str) -> str:

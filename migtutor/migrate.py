@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migtutor.alembic_config import build_config, find_ini
+from migtutor.alembic_shortcuts import sharing
 from migtutor.errors import Interrupted, MigtutorError, storage_problem
 from migtutor.failure_advice import advice
 from migtutor.locks import LockTimeout, lock_timeout
@@ -401,7 +402,7 @@ class Migrator:
 
         config = self.config(on_version_apply=record)
         try:
-            with _scripts_loading(self), _sharing(self.script), self._sigterm_as_ctrl_c():
+            with _scripts_loading(self), sharing(self.script), self._sigterm_as_ctrl_c():
                 getattr(command, verb)(config, target, **options)
             self.connection.commit()
         except KeyboardInterrupt as exc:
@@ -749,10 +750,17 @@ def _unusable_id(script: ScriptDirectory, rev: str) -> MigtutorError:
     )
 
 
+def version_folders(script: ScriptDirectory) -> list[Path]:
+    """The folders holding the revision files: version_locations, or <scripts>/versions."""
+    from alembic.util import coerce_resource_to_filename
+
+    if not script.version_locations:
+        return [Path(script.dir, "versions").absolute()]
+    return [Path(coerce_resource_to_filename(str(p))).absolute() for p in script.version_locations]
+
+
 def _revision_files(script: ScriptDirectory) -> list[Path]:
-    return [
-        path for directory in script._version_locations for path in Path(directory).glob("*.py")
-    ]
+    return [path for directory in version_folders(script) for path in directory.glob("*.py")]
 
 
 @contextlib.contextmanager
@@ -785,34 +793,6 @@ def _files_naming(script: ScriptDirectory, variables: tuple[str, ...], ids: set[
         if named & ids:
             found.append(path.name)
     return found
-
-
-@contextlib.contextmanager
-def _sharing(script: ScriptDirectory) -> Iterator[None]:
-    """Let `alembic.command` use our ScriptDirectory instead of loading every file again.
-
-    Each `command.*` function starts with `ScriptDirectory.from_config(config)`, which imports
-    all revision files; the Migrator has already loaded (and checked) them, and for a chain of
-    1,000 revisions a second load costs about 0.3 s. Should Alembic stop looking the class up in
-    its `command` module, this does nothing and the files are simply loaded twice.
-    """
-    from alembic import command
-
-    original = getattr(command, "ScriptDirectory", None)
-    if original is None:  # pragma: no cover - depends on Alembic's internals
-        yield
-        return
-
-    class Loaded:
-        @staticmethod
-        def from_config(config: Config) -> ScriptDirectory:
-            return script
-
-    command.ScriptDirectory = Loaded  # type: ignore[misc,assignment]
-    try:
-        yield
-    finally:
-        command.ScriptDirectory = original  # type: ignore[misc]
 
 
 def to_revision(script: Script, current: set[str]) -> Revision:

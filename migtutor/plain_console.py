@@ -224,6 +224,11 @@ def _table_lines(columns: list[tuple[str, str]], rows: list[list[str]], colour: 
     ]
 
 
+def narrowest_width() -> int:
+    """The width lines must stay within to be printed as they are, not wrapped by Rich."""
+    return _narrowest_width()
+
+
 def _narrowest_width() -> int:
     """The smallest width Rich might give its console: COLUMNS, else any terminal's, else 80."""
     columns = os.environ.get("COLUMNS", "")

@@ -48,18 +48,17 @@ def lesson_list(lessons: list[Lesson], progress: Progress) -> None:
 
 
 def step_page(lesson: Lesson, step: Step, total_lessons: int) -> None:
-    from rich.markdown import Markdown
-    from rich.rule import Rule
+    from migtutor.plain_console import narrowest_width
 
-    console = render.console()
     title = (
-        f"Lesson {lesson.number}/{total_lessons}: {render.escape(lesson.title)}"
+        f"Lesson {lesson.number}/{total_lessons}: {lesson.title}"
         f" - step {step.number} of {len(lesson.steps)}"
     )
-    console.print(Rule(f"[bold]{title}[/]", align="left"))
+    rule = "\u2500" * max(narrowest_width() - 1 - len(title) - 1, 3)  # Rich's Rule, left-aligned
+    render.markup(f"[bold]{render.escape(title)}[/] [bright_green]{rule}[/]")
     if step.number == 1:
         render.markup(f"[bold]Goal:[/] {render.escape(_flat(lesson.goal))}\n")
-    console.print(Markdown(step.text.strip()), soft_wrap=False)
+    lesson_text(step.text)
     if step.command:
         render.markup("\n[bold]Run:[/]")
         render.markup(f"  [bold cyan]{render.escape(step.command.strip())}[/]")
@@ -69,6 +68,24 @@ def step_page(lesson: Lesson, step: Step, total_lessons: int) -> None:
     render.markup(
         "\nWhen you are done: [bold]migtutor lesson check[/]   (stuck? migtutor lesson hint)"
     )
+
+
+def lesson_text(markdown: str) -> None:
+    """A step's Markdown: wrapped paragraphs and lists, code blocks set apart."""
+    from migtutor.lesson_markdown import CODE_STYLE, blocks
+    from migtutor.plain_console import narrowest_width
+
+    for index, block in enumerate(blocks(markdown, narrowest_width() - 1)):
+        if index:
+            render.line()
+        if block.kind == "lines":
+            for text in block.text.splitlines():
+                render.markup(text)
+        elif block.language == "python":
+            code(block.text)
+        else:
+            for text in block.text.splitlines():
+                render.markup(f"    [{CODE_STYLE}]{render.escape(text)}[/]")
 
 
 def code(source: str) -> None:

@@ -76,7 +76,8 @@ def rehearse(
     from alembic import command
     from sqlalchemy import event
 
-    from migtutor.migrate import _first_line, _scripts_loading, _sharing
+    from migtutor.alembic_shortcuts import sharing
+    from migtutor.migrate import _first_line, _scripts_loading
     from migtutor.schema import snapshot
 
     connection = migrator.connection
@@ -105,7 +106,7 @@ def rehearse(
         event.listen(connection, "before_cursor_execute", capture)
     try:
         # The Migrator's loaded revisions: redo may have put an applied downgrade() in one.
-        with _scripts_loading(migrator), _sharing(migrator.script):
+        with _scripts_loading(migrator), sharing(migrator.script):
             getattr(command, verb)(config, target)
     except (Exception, SystemExit) as exc:  # the real run reports it; the rehearsal stops
         from migtutor.errors import MigtutorError
