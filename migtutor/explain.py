@@ -111,11 +111,13 @@ def walk(script_dir: ScriptDirectory, verb: str, target: str, current: list[str]
     """The revisions `verb target` runs from `current`, in the order it runs them.
 
     The same walk Alembic's commands make (relative targets, branches and `heads` included),
-    through the public `iterate_revisions`; its revision errors are worded as the commands word
-    them, so `errors.translate` explains both alike.
+    through the public `iterate_revisions`; a target it cannot reach is a MigtutorError worded as
+    for the command itself.
     """
     from alembic.script.revision import RangeNotAncestorError, RevisionError
     from alembic.util import CommandError
+
+    from migtutor.errors import translate
 
     try:
         if verb == "upgrade":
@@ -123,12 +125,11 @@ def walk(script_dir: ScriptDirectory, verb: str, target: str, current: list[str]
             return list(reversed(list(found)))
         return list(script_dir.iterate_revisions(tuple(current), target, select_for_downgrade=True))
     except RangeNotAncestorError as exc:
-        raise CommandError(
+        refusal = CommandError(
             f"Destination {target} is not a valid {verb} target from current head(s)"
-        ) from exc
+        )
+        raise translate(refusal) or refusal from exc
     except RevisionError as exc:
-        from migtutor.errors import translate
-
         raise translate(exc) or exc from exc
 
 
