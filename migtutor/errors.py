@@ -34,9 +34,10 @@ _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQ
 
 
 # Where a library gives no exception type or attribute that tells two cases apart, its message
-# is matched. Every fragment matched is here, with the versions it was seen on; the tests make the
-# libraries raise each one (tests/test_errors.py). A fragment that stops matching leaves the error
-# to the general wording, which still shows the library's own message and a next step.
+# is matched. Every fragment matched is here, with the versions it was seen on; tests/test_errors.py
+# makes the libraries raise each one except a refused password (the test server trusts every
+# login) and a full disk. A fragment that stops matching leaves the error to the general
+# wording, which still shows the library's own message and a next step.
 SEEN_ON = {
     "alembic": "Alembic 1.16.0 and 1.20.1",
     "libpq": "psycopg2 2.9 with libpq 16/17 (no SQLSTATE before the session starts)",
