@@ -45,19 +45,24 @@ def _inline(text: str) -> list[tuple[str, str | None]]:
 
 def _wrapped(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
     """One paragraph as markup lines at most `width` wide, prefixed by `first`, then `rest`."""
-    words: list[tuple[str, str, bool]] = []  # (visible, markup, a space before it)
-    space = False
+    words: list[tuple[str, str]] = []  # (visible, markup); text glued to a span stays with it
+    space = True
     for chunk, style in _inline(" ".join(text.split())):
         for index, word in enumerate(chunk.split(" ")):
             space = space or index > 0
-            if word:
-                shown = escape(word)
-                words.append((word, f"[{style}]{shown}[/]" if style else shown, space))
-                space = False
+            if not word:
+                continue
+            shown = escape(word)
+            shown = f"[{style}]{shown}[/]" if style else shown
+            if space or not words:
+                words.append((word, shown))
+            else:
+                words[-1] = (words[-1][0] + word, words[-1][1] + shown)
+            space = False
     lines: list[str] = []
     line, visible, empty = first, len(first), True
-    for word, shown, spaced in words:
-        gap = 1 if spaced and not empty else 0
+    for word, shown in words:
+        gap = 0 if empty else 1
         if not empty and visible + gap + len(word) > width:
             lines.append(line)
             line, visible, gap = rest, len(rest), 0

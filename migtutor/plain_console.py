@@ -144,6 +144,11 @@ class LeanConsole:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.rich, name)
 
+    @property
+    def colour(self) -> bool:
+        """Whether what is printed gets colour (Rich decides where the environment asks it to)."""
+        return self._colour if self._lean else self.rich.color_system is not None
+
     def print(
         self,
         *objects: Any,

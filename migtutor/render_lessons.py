@@ -89,9 +89,15 @@ def lesson_text(markdown: str) -> None:
 
 
 def code(source: str) -> None:
+    """Python source, highlighted where there is colour (Pygments is imported only then)."""
+    console = render.console()
+    if not getattr(console, "colour", True):
+        for text in source.strip("\n").splitlines():
+            render.line(text)
+        return
     from rich.syntax import Syntax
 
-    render.console().print(
+    console.print(
         Syntax(source.strip("\n"), "python", theme="ansi_dark", background_color="default")
     )
 

@@ -145,3 +145,22 @@ def test_a_library_error_nothing_knows_is_left_to_the_command_line() -> None:
     assert translate(ValueError("something else")) is None
     own = MigtutorError("already worded")
     assert translate(own) is own
+
+
+def test_a_login_without_the_connect_right(postgres_server: str, postgres_url: str) -> None:
+    import uuid
+
+    import sqlalchemy as sa
+
+    role, database = f"mt_noconnect_{uuid.uuid4().hex[:8]}", postgres_url.rsplit("/", 1)[1]
+    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE ROLE "{role}" LOGIN'))
+        connection.execute(sa.text(f'REVOKE CONNECT ON DATABASE "{database}" FROM PUBLIC'))
+    try:
+        url = f"postgresql+psycopg2://{role}@127.0.0.1:5432/{database}"
+        explained(raised(_connect(url)), "may not connect")
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP ROLE "{role}"'))
+        admin.dispose()

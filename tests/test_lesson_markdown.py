@@ -1,0 +1,71 @@
+"""Lesson steps shown without Rich's Markdown class: the same words, wrapped within the width,
+code blocks set apart, styles only where the Markdown asks for them."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from migtutor.lesson_markdown import CODE_STYLE, blocks
+from migtutor.lessons import load_lessons
+from migtutor.plain_console import render_markup
+
+STEPS = [(lesson, step) for lesson in load_lessons() for step in lesson.steps]
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[A-Za-z_][\w().'\"=-]*", text)
+
+
+@pytest.mark.parametrize(
+    ("lesson", "step"), STEPS, ids=[f"{lesson.number}.{step.number}" for lesson, step in STEPS]
+)
+def test_every_step_shows_the_words_rich_markdown_shows(lesson, step) -> None:
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    rich = io.StringIO()
+    Console(file=rich, width=80, no_color=True, color_system=None).print(Markdown(step.text))
+    shown = [render_markup(b.text) if b.kind == "lines" else b.text for b in blocks(step.text, 79)]
+    # Rich breaks a word longer than the line; the lesson text keeps it whole.
+    expected = " ".join(words(rich.getvalue())).replace("DATABASE_NAM E", "DATABASE_NAME")
+    assert " ".join(words("\n".join(shown))) == expected
+    for text in shown:
+        assert all(len(line) <= 79 for line in text.splitlines() if " " in line.strip()), text
+
+
+def test_the_subset_of_markdown_lessons_use() -> None:
+    text = """
+    A **bold claim** with `code`, a [bracket] and a `span`.
+
+    - first item, long enough to wrap onto a second line at this narrow width
+    - second
+
+    1. one
+    2. two
+
+    ```python
+    revision = "abc"
+    ```
+
+        indented code
+        kept as it is
+
+    The end.
+    """
+    found = blocks(text, 40)
+    assert [b.kind for b in found] == ["lines", "code", "code", "lines"]
+    first = found[0].text.splitlines()
+    assert first[0].startswith("A [bold]bold[/] [bold]claim[/] with")
+    assert f"[{CODE_STYLE}]code[/]" in found[0].text
+    assert "\\[bracket]" in found[0].text  # shown as text, not read as a style tag
+    assert f"[{CODE_STYLE}]span[/]." in found[0].text  # the full stop stays with the span
+    bullets = [line for line in first if line.startswith(" • ")]
+    assert len(bullets) == 2 and any(line.startswith("   ") for line in first)
+    assert " 1. one" in first and " 2. two" in first
+    assert all(len(render_markup(line)) <= 40 for line in first)
+    assert (found[1].text, found[1].language) == ('revision = "abc"', "python")
+    assert (found[2].text, found[2].language) == ("indented code\nkept as it is", "")
+    assert found[3].text == "The end."
