@@ -289,6 +289,13 @@ def _explain_connection_error(orig: BaseException, database: str) -> MigtutorErr
             f"Cannot open the SQLite file for {database}: its directory is missing or not "
             "writable. Check the path in the URL and the directory's permissions."
         )
+    if getattr(orig, "pgcode", None) or sqlite == "SQLITE_ERROR":
+        # A statement failed on a working connection (PostgreSQL sends no SQLSTATE before a
+        # session exists; SQLite says SQLITE_ERROR for SQL it refuses): not a connection problem.
+        return MigtutorError(
+            f"{database} refused a statement: {text}. Nothing of that statement was saved; run "
+            "the command again with --debug to see which statement it was."
+        )
     return MigtutorError(
         f"Cannot connect to {database}: {text}. Is the server running and the host and port "
         "right? `migtutor config` shows the URL in use."

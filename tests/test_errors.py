@@ -124,6 +124,20 @@ def test_sqlalchemy_and_sqlite_errors(tmp_path: Path) -> None:
     url = f"sqlite:///file:{read_only}?mode=ro&uri=true"
     explained(raised(_connect(url)), "read-only")
 
+    def create_twice() -> None:
+        _connect(f"sqlite:///{tmp_path / 'twice.db'}")()
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'twice.db'}")
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text("CREATE TABLE t (x INTEGER)"))
+        finally:
+            engine.dispose()
+
+    refused = explained(raised(create_twice), "refused a statement", "already exists")
+    assert "Cannot connect" not in refused
+
     import sqlite3
 
     holder = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
