@@ -68,3 +68,14 @@ def test_the_subset_of_markdown_lessons_use() -> None:
     assert (found[1].text, found[1].language) == ('revision = "abc"', "python")
     assert (found[2].text, found[2].language) == ("indented code\nkept as it is", "")
     assert found[3].text == "The end."
+
+
+@pytest.mark.parametrize(("env", "colour"), [({}, True), ({"NO_COLOR": "1"}, False)])
+def test_lesson_show_on_a_terminal(workspace, env: dict[str, str], colour: bool) -> None:
+    """Styles and highlighted code on a terminal; the same text without colour under NO_COLOR."""
+    from test_cli_core import on_a_terminal
+
+    shown = on_a_terminal("-w", str(workspace), "lesson", "show", "4", env=env)
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", shown)
+    assert "Lesson 4/5" in plain and 'op.drop_constraint("post_users_fk"' in plain
+    assert ("\x1b[" in shown) is colour, shown
