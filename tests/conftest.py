@@ -26,13 +26,6 @@ POSTGRES_ADMIN_URL = os.environ.get(
 _SETTINGS_VARIABLES = (*URL_KEYS, *PART_KEYS, "MIGTUTOR_WORKSPACE", "NO_COLOR")
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto`: two workers per core. The tests mostly wait (for child processes, lock
-    timeouts, the database server), so a second worker per core fills those waits: on two
-    cores, four workers ran a wait-heavy part of the suite in 37 s instead of 45 s."""
-    return 2 * (os.cpu_count() or 1)
-
-
 @pytest.fixture(autouse=True)
 def _clean_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in _SETTINGS_VARIABLES:
