@@ -26,6 +26,29 @@ POSTGRES_ADMIN_URL = os.environ.get(
 _SETTINGS_VARIABLES = (*URL_KEYS, *PART_KEYS, "MIGTUTOR_WORKSPACE", "NO_COLOR")
 
 
+# Temporary directories in memory where the system has one: every SQLite commit of the suite
+# waits for an fsync on a disk (about a sixth of its time), on a tmpfs it does not. The files,
+# and what the tests check about them, are the same. `--basetemp DIR` still chooses another.
+_MEMORY = Path("/dev/shm")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest makes its factory of temporary paths
+def pytest_configure(config: pytest.Config) -> None:
+    import tempfile
+
+    worker = hasattr(config, "workerinput")  # pytest-xdist passes the controller's choice on
+    if config.option.basetemp or worker or not (_MEMORY.is_dir() and os.access(_MEMORY, os.W_OK)):
+        return
+    config.option.basetemp = tempfile.mkdtemp(prefix="migtutor-tests-", dir=_MEMORY)
+    config._migtutor_memory_basetemp = config.option.basetemp  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    chosen = getattr(config, "_migtutor_memory_basetemp", None)
+    if chosen:
+        shutil.rmtree(chosen, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def _clean_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in _SETTINGS_VARIABLES:
