@@ -1,7 +1,7 @@
 """`migtutor reset`: put a database at the start of any lesson, whatever state it is in.
 
 Reset never walks the learner's revisions (they may be broken, half applied or unknown to the
-scripts). It removes what the course owns -- the course's tables (posts, users, votes), their
+scripts). It removes what the course owns -- the tables of lessons/course.toml, their
 sequences and enum types, and `alembic_version` -- and then runs the course's *reference*
 revisions (`migrations/versions/` of the course, through the course's `alembic.ini`) up to the
 target. Dropping, migrating and seeding happen in one transaction: an error or Ctrl-C leaves the
