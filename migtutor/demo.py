@@ -63,9 +63,7 @@ def lesson_plans() -> list[LessonPlan]:
         message = _docstring(reference_file(revision)).splitlines()[0].strip()
         title, goal = titles.get(number, (message.capitalize(), ""))
         plans.append(
-            LessonPlan(
-                number, revision, message, title, goal, autogenerate=revision in generated
-            )
+            LessonPlan(number, revision, message, title, goal, autogenerate=revision in generated)
         )
     return plans
 

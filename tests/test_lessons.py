@@ -39,7 +39,8 @@ def test_every_lesson_file_is_valid(cli):
         ("title = 'x'\ngoal = \n", "01-bad.toml: not valid TOML"),
         ("goal = 'g'\n[[steps]]\ntext='t'\nhint='h'\ncheck={}\n", "01-bad.toml: title: required"),
         (
-            "title='t'\nrevision='r'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\ncheck={ at_hed = true }\n",
+            "title='t'\nrevision='r'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\n"
+            "check={ at_hed = true }\n",
             "01-bad.toml: steps[0].check.at_hed: unknown key",
         ),
         (
@@ -48,7 +49,8 @@ def test_every_lesson_file_is_valid(cli):
             "01-bad.toml: steps[0].check.columns[0].type: expected one of integer",
         ),
         (
-            "title='t'\nrevision='r'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\ncheck={ head_count = 'one' }\n",
+            "title='t'\nrevision='r'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\n"
+            "check={ head_count = 'one' }\n",
             "01-bad.toml: steps[0].check.head_count: expected a number",
         ),
         (

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from migtutor.models import Base
 from migtutor.course import reference_ids
+from migtutor.models import Base
 from migtutor.reset import reference_schemas
 
 REFERENCE_IDS = reference_ids()

@@ -201,8 +201,8 @@ def show_file_plan(files: FilePlan, planned: bool) -> None:
 
 
 def show_reset_outcome(outcome: ResetOutcome) -> None:
-    from migtutor.migrate import TITLE_WIDTH, headline
     from migtutor.course import lesson_count
+    from migtutor.migrate import TITLE_WIDTH, headline
 
     removed = outcome.removed.removed
     if removed:
