@@ -396,3 +396,36 @@ def test_a_lesson_added_as_data_needs_no_code(cli, tmp_path, monkeypatch, databa
         users = connection.execute(sa.text("SELECT count(*), count(bio) FROM users")).one()
     engine.dispose()
     assert tuple(users) == (3, 0)  # the seed fits the new state: users seeded, bio left empty
+
+
+@pytest.mark.parametrize(
+    ("course_toml", "expected"),
+    [
+        ("tables = 'posts'\n", "course.toml: tables: expected a list of names"),
+        ("tables = ['posts']\n[seed]\ncomments = [{ id = 1 }]\n", "seed names comments"),
+        ("tables = [\n", "cannot be read"),
+    ],
+)
+def test_a_broken_course_file_is_one_clear_error(cli, tmp_path, monkeypatch, course_toml, expected):
+    course = tmp_path / "course"
+    shutil.copytree(REPO / "lessons", course / "lessons")
+    shutil.copytree(REPO / "migrations", course / "migrations")
+    shutil.copy(REPO / "alembic.ini", course / "alembic.ini")
+    (course / "lessons" / "course.toml").write_text(course_toml, encoding="utf-8")
+    monkeypatch.setenv("MIGTUTOR_COURSE_DIR", str(course))
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    result = cli("-w", str(tmp_path), "-d", url, "reset", "--to", "head", "--yes")
+    assert result.exit_code == 1
+    assert expected in result.stderr and "Traceback" not in result.output
+    if (tmp_path / "db.sqlite").exists():  # nothing was built
+        import sqlite3
+
+        with sqlite3.connect(tmp_path / "db.sqlite") as connection:
+            assert connection.execute("SELECT name FROM sqlite_master").fetchall() == []
+
+
+def test_course_dir_without_a_course_is_a_clear_error(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("MIGTUTOR_COURSE_DIR", str(tmp_path / "nowhere"))
+    result = cli("-w", str(tmp_path), "-d", f"sqlite:///{tmp_path / 'x.db'}", "reset", "--yes")
+    assert result.exit_code == 1
+    assert "MIGTUTOR_COURSE_DIR names" in result.stderr and "Traceback" not in result.output
