@@ -16,7 +16,8 @@ The workspace templates (`migtutor/templates/`) are ordinary package data, read 
 
 Public API (used by lessons, reset and the demo):
 
-- `course_root() -> Path`: the directory holding alembic.ini, migrations/ and lessons/.
+- `course_root() -> Path`: the directory holding alembic.ini, migrations/ and lessons/
+  (MIGTUTOR_COURSE_DIR overrides it).
 - `lessons_dir() -> Path`: the lesson files (MIGTUTOR_LESSONS_DIR overrides it).
 - `reference_ini() -> Path`, `reference_versions() -> Path`: the course's Alembic set-up.
 - `course_file(relative) -> Path`, `solution_root(relative) -> Path`: a file a lesson names (a
@@ -32,7 +33,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from migtutor.errors import MigtutorError
+from migtutor.user_error import MigtutorError
 
 PACKAGE = Path(__file__).resolve().parent
 # Where the build puts the course inside the package, and where a checkout keeps it.
@@ -45,7 +46,17 @@ def _holds_course(root: Path) -> bool:
 
 
 def course_root() -> Path:
-    """The directory holding the course's alembic.ini, migrations/ and lessons/."""
+    """The directory holding the course's alembic.ini, migrations/ and lessons/
+    (MIGTUTOR_COURSE_DIR names another course laid out the same way)."""
+    override = os.environ.get("MIGTUTOR_COURSE_DIR")
+    if override:
+        if not _holds_course(Path(override)):
+            raise MigtutorError(
+                f"MIGTUTOR_COURSE_DIR names {override}, which holds no course: a course folder "
+                "has alembic.ini, migrations/versions/ and lessons/. Point it at one, or unset it "
+                "to use migtutor's own course."
+            )
+        return Path(override)
     for root in (PACKAGED, CHECKOUT):
         if _holds_course(root):
             return root

@@ -377,6 +377,24 @@ def _check_revisions(
     return heads
 
 
+def lesson_under_way(workspace: Path) -> str | None:
+    """'lesson N ("title")' while the workspace's course is unfinished, else None."""
+    from migtutor.lessons import load_lessons
+    from migtutor.progress import load_progress, progress_path
+
+    if not progress_path(workspace).is_file():
+        return None
+    try:
+        lessons = load_lessons()
+        progress, _ = load_progress(workspace, lessons)
+    except MigtutorError:
+        return None
+    if len(progress.completed) >= len(lessons) or not 1 <= progress.lesson <= len(lessons):
+        return None
+    lesson = lessons[progress.lesson - 1]
+    return f'lesson {lesson.number} ("{lesson.title}")'
+
+
 def _check_drift(
     migrator: Migrator, current: list[str], heads: list[str], findings: list[Finding]
 ) -> None:
@@ -394,12 +412,27 @@ def _check_drift(
         )
         return
     if differences:
+        message = (
+            "The models and the database differ (what `migtutor check` reports): "
+            + "; ".join(differences)
+            + "."
+        )
+        lesson = lesson_under_way(migrator.workspace)
+        if lesson:
+            findings.append(
+                _problem(
+                    "drift",
+                    f"{message} You are in {lesson}: the course writes its revisions one lesson "
+                    "at a time, so until it reaches these changes the models are ahead of the "
+                    "database. Follow the lesson rather than autogenerate them all at once.",
+                    "migtutor lesson show",
+                )
+            )
+            return
         findings.append(
             _problem(
                 "drift",
-                "The models and the database differ (what `migtutor check` reports): "
-                + "; ".join(differences)
-                + ".",
+                message,
                 'migtutor revision --autogenerate -m "describe the change", review the file, '
                 "then migtutor upgrade head",
             )

@@ -9,14 +9,7 @@ from __future__ import annotations
 import errno
 import re
 
-
-class MigtutorError(Exception):
-    """A problem the user can fix: `message` says what is wrong and what to do."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.exit_code = exit_code
+from migtutor.user_error import MigtutorError
 
 
 class Interrupted(MigtutorError):
@@ -303,6 +296,6 @@ def _explain_connection_error(orig: BaseException, database: str) -> MigtutorErr
 
 
 def _names_reference_revision(text: str) -> bool:
-    from migtutor.course import REFERENCE_IDS
+    from migtutor.course import reference_ids
 
-    return any(f"'{rev}'" in text for rev in REFERENCE_IDS)
+    return any(f"'{rev}'" in text for rev in reference_ids())

@@ -1,10 +1,13 @@
 """Lesson files: where they are, how they are read, and what makes one valid.
 
 Lessons are data: one TOML file per lesson, `lessons/NN-slug.toml` of the course (see
-`migtutor.course_files`) or in MIGTUTOR_LESSONS_DIR, numbered 01, 02, ... without gaps. A file
-holds:
+`migtutor.course_files`) or in MIGTUTOR_LESSONS_DIR, numbered 01, 02, ... without gaps
+(`course.toml` beside them holds the course's tables and sample rows, read by
+`migtutor.course`). A file holds:
 
     title = "Your first revision: the posts table"   # required
+    revision = "l1_posts"                            # required: its reference revision's id
+    autogenerate = ["Vote"]                          # made by autogenerate after adding these
     goal = "Why this lesson matters."                # required
 
     [[steps]]                                        # at least one, in order
@@ -27,6 +30,7 @@ Public API (used by `migtutor lesson ...`, reset and the demo):
 - `load_lessons(directory=None) -> list[Lesson]`, `load_lesson(path) -> Lesson`: lessons,
   validated; a malformed file raises `LessonFileError` naming the file and the key.
 - `lint(directory=None) -> list[str]`: every problem of every lesson file ([] when all good).
+- `lesson_files(directory) -> list[Path]`: the lesson files, in order.
 - `parse_foreign_key(item)`: a `foreign_keys` entry as (table, column, ref, refcol, on_delete).
 
 Importing this module imports neither SQLAlchemy nor Alembic.
@@ -40,10 +44,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migtutor.course_files import course_file, lessons_dir
+from migtutor.course_files import course_file, lessons_dir, reference_versions
 from migtutor.errors import MigtutorError
 
 TYPE_FAMILIES = ("integer", "string", "timestamp", "boolean", "numeric", "date")
+COURSE_FILE = "course.toml"
 _FILE_NAME = re.compile(r"^(\d{2})-([a-z0-9-]+)\.toml$")
 _FK = re.compile(r"^\s*(\w+)\.(\w+)\s*->\s*(\w+)\.(\w+)\s*$")
 _DOTTED = re.compile(r"^\w+\.\w+$")
@@ -79,12 +84,14 @@ class Lesson:
     goal: str
     steps: list[Step]
     path: Path
+    revision: str = ""
+    autogenerate: list[str] = field(default_factory=list)
 
 
 def load_lessons(directory: Path | None = None) -> list[Lesson]:
     """All lessons in order; raises LessonFileError for the first malformed file."""
     directory = directory or lessons_dir()
-    files = sorted(directory.glob("*.toml"))
+    files = lesson_files(directory)
     if not files:
         raise MigtutorError(f"No lesson files (NN-name.toml) in {directory}.")
     lessons = [load_lesson(path) for path in files]
@@ -101,7 +108,7 @@ def lint(directory: Path | None = None) -> list[str]:
     """Every problem in every lesson file; [] when all of them are valid."""
     directory = directory or lessons_dir()
     problems: list[str] = []
-    files = sorted(directory.glob("*.toml"))
+    files = lesson_files(directory)
     if not files:
         return [f"No lesson files (NN-name.toml) in {directory}."]
     for expected, path in enumerate(files, start=1):
@@ -112,12 +119,22 @@ def lint(directory: Path | None = None) -> list[str]:
             continue
         if lesson.number != expected:
             problems.append(f"{path.name}: expected number {expected:02d} (no gaps allowed).")
+        if not any(reference_versions().glob(f"{lesson.revision}_*.py")):
+            problems.append(
+                f"{path.name}: revision: no file {lesson.revision}_*.py in "
+                "migrations/versions/ of the course."
+            )
         for step in lesson.steps:
             if step.solution and not course_file(step.solution).is_file():
                 problems.append(
                     f"{path.name}: steps[{step.number - 1}].solution: no file {step.solution}."
                 )
     return problems
+
+
+def lesson_files(directory: Path) -> list[Path]:
+    """The lesson files of a directory, in order (course.toml is the course's, not a lesson)."""
+    return sorted(p for p in directory.glob("*.toml") if p.name != COURSE_FILE)
 
 
 def load_lesson(path: Path) -> Lesson:
@@ -132,14 +149,20 @@ def load_lesson(path: Path) -> Lesson:
         raise LessonFileError(f"{name}: not valid TOML: {exc}.") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise LessonFileError(f"{name}: cannot be read: {exc}.") from exc
-    _known_keys(name, "", data, {"title", "goal", "steps"})
+    _known_keys(name, "", data, {"title", "revision", "autogenerate", "goal", "steps"})
     title = _required_str(name, "title", data)
+    revision = _required_str(name, "revision", data)
+    if not revision.isidentifier():
+        raise LessonFileError(f"{name}: revision: {revision!r} is not a revision id.")
+    models = data.get("autogenerate", [])
+    if not isinstance(models, list) or not all(isinstance(m, str) and m for m in models):
+        raise LessonFileError(f"{name}: autogenerate: expected a list of model class names.")
     goal = _required_str(name, "goal", data)
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
         raise LessonFileError(f"{name}: steps: expected at least one [[steps]] table.")
     steps = [_load_step(name, index, raw) for index, raw in enumerate(raw_steps)]
-    return Lesson(int(match.group(1)), match.group(2), title, goal, steps, path)
+    return Lesson(int(match.group(1)), match.group(2), title, goal, steps, path, revision, models)
 
 
 _STEP_KEYS = {"text", "command", "code", "check", "hint", "mistakes", "solution"}

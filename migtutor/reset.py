@@ -1,7 +1,7 @@
 """`migtutor reset`: put a database at the start of any lesson, whatever state it is in.
 
 Reset never walks the learner's revisions (they may be broken, half applied or unknown to the
-scripts). It removes what the course owns -- the course's tables (posts, users, votes), their
+scripts). It removes what the course owns -- the tables of lessons/course.toml, their
 sequences and enum types, and `alembic_version` -- and then runs the course's *reference*
 revisions (`migrations/versions/` of the course, through the course's `alembic.ini`) up to the
 target. Dropping, migrating and seeding happen in one transaction: an error or Ctrl-C leaves the
@@ -29,12 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from migtutor.alembic_config import versions_location
 from migtutor.applied import APPLIED_TABLE
-from migtutor.course import (  # noqa: F401  (the course, as reset names it)
-    COURSE_TABLES,
-    LESSON_COUNT,
-    REFERENCE_IDS,
-    REFERENCE_SCHEMAS,
-)
+from migtutor.course import course_tables, lesson_count, reference_ids, seed_created_at, seed_rows
 from migtutor.course_files import course_root, reference_ini, reference_versions
 from migtutor.errors import MigtutorError
 from migtutor.locks import POSTGRES_ADVICE
@@ -67,6 +62,36 @@ def reference_file(revision: str) -> Path:
     return matches[0]
 
 
+def reference_schemas() -> dict[str | None, dict[str, frozenset[str]]]:
+    """The course's tables and their columns at each reference state (None: base), found by
+    running the reference revisions one by one on an SQLite database in memory."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from migtutor.alembic_config import build_config
+    from migtutor.database import create_engine
+
+    url = "sqlite://"
+    engine = create_engine(url)
+    states: dict[str | None, dict[str, frozenset[str]]] = {None: {}}
+    try:
+        with engine.connect() as connection:
+            for revision in reference_ids():
+                config = build_config(
+                    course_root(), url, connection=connection, ini=reference_ini()
+                )
+                command.upgrade(config, revision)
+                inspector = sa.inspect(connection)
+                states[revision] = {
+                    table: frozenset(c["name"] for c in inspector.get_columns(table))
+                    for table in inspector.get_table_names()
+                    if table in course_tables()
+                }
+    finally:
+        engine.dispose()
+    return states
+
+
 # -- targets ------------------------------------------------------------------------------------
 
 
@@ -79,7 +104,7 @@ class Target:
 
     @property
     def lesson(self) -> int:
-        """The lesson this state is the start of; LESSON_COUNT + 1 means the course is done."""
+        """The lesson this state is the start of; lesson_count() + 1 means the course is done."""
         return lesson_of(self.revision) or 1
 
     @property
@@ -91,15 +116,17 @@ class Target:
         """The reference revisions applied in this state, oldest first."""
         if self.revision is None:
             return ()
-        return REFERENCE_IDS[: REFERENCE_IDS.index(self.revision) + 1]
+        ids = reference_ids()
+        return ids[: ids.index(self.revision) + 1]
 
 
 def lesson_of(revision: str | None) -> int | None:
     """The lesson a reference revision is the start of (l1_posts -> 2), None if not reference."""
     if revision is None:
         return 1
-    if revision in REFERENCE_IDS:
-        return REFERENCE_IDS.index(revision) + 2
+    ids = reference_ids()
+    if revision in ids:
+        return ids.index(revision) + 2
     return None
 
 
@@ -109,32 +136,33 @@ def describe_state(revision: str | None) -> str:
     lesson = lesson_of(revision)
     if lesson is None:
         return revision
-    if lesson > LESSON_COUNT:
+    if lesson > lesson_count():
         return f"{revision} (head: the course is finished)"
     return f"{revision} (start of lesson {lesson})"
 
 
 def parse_target(spec: str) -> Target:
-    """`base`, `head`, `lesson:N` (1..5) or a reference revision id."""
+    """`base`, `head`, `lesson:N` (1 to the number of lessons) or a reference revision id."""
     text = spec.strip().lower()
+    ids, count = reference_ids(), lesson_count()
     if text == "base":
         return Target(spec, None)
     if text == "head":
-        return Target(spec, REFERENCE_IDS[-1])
+        return Target(spec, ids[-1])
     if text.startswith("lesson:"):
         number = text.partition(":")[2]
-        if not number.isdigit() or not 1 <= int(number) <= LESSON_COUNT:
+        if not number.isdigit() or not 1 <= int(number) <= count:
             raise MigtutorError(
-                f"{spec!r} is not a lesson: use lesson:1 to lesson:{LESSON_COUNT} (the state at "
+                f"{spec!r} is not a lesson: use lesson:1 to lesson:{count} (the state at "
                 "the start of that lesson), or head for the finished course."
             )
         index = int(number) - 1
-        return Target(spec, REFERENCE_IDS[index - 1] if index else None)
-    if text in REFERENCE_IDS:
+        return Target(spec, ids[index - 1] if index else None)
+    if text in ids:
         return Target(spec, text)
     raise MigtutorError(
-        f"Unknown reset target {spec!r}. Use base, head, lesson:N (1 to {LESSON_COUNT}) or a "
-        f"reference revision id ({', '.join(REFERENCE_IDS)})."
+        f"Unknown reset target {spec!r}. Use base, head, lesson:N (1 to {count}) or a "
+        f"reference revision id ({', '.join(ids)})."
     )
 
 
@@ -169,7 +197,7 @@ class Inventory:
 
     @property
     def unknown_revisions(self) -> list[str]:
-        return [rev for rev in self.current if rev not in REFERENCE_IDS]
+        return [rev for rev in self.current if rev not in reference_ids()]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -198,10 +226,10 @@ def inventory(connection: Connection, all_objects: bool = False) -> Inventory:
     # Alembic's batch mode on SQLite copies a table through `_alembic_tmp_<table>`; a revision
     # that failed mid-copy can leave one behind.
     owned_names = {
-        *COURSE_TABLES,
+        *course_tables(),
         VERSION_TABLE,
         APPLIED_TABLE,
-        *(f"_alembic_tmp_{t}" for t in COURSE_TABLES),
+        *(f"_alembic_tmp_{t}" for t in course_tables()),
     }
     result = Inventory(all_objects=all_objects)
     for name in sorted(inspector.get_table_names()):
@@ -221,18 +249,18 @@ def inventory(connection: Connection, all_objects: bool = False) -> Inventory:
         name for name in inspector.get_view_names() if all_objects or name in owned_names
     )
     if connection.dialect.name == "postgresql":
-        course_tables = [t.name for t in result.removed]
+        removed_tables = [t.name for t in result.removed]
         sequences = inspector.get_sequence_names()
         result.sequences = sorted(
             name
             for name in sequences
             if all_objects
-            or any(name.startswith(f"{t}_") and name.endswith("_seq") for t in COURSE_TABLES)
+            or any(name.startswith(f"{t}_") and name.endswith("_seq") for t in course_tables())
         )
         enums = {enum["name"] for enum in inspector.get_enums()}
         if not all_objects:
             used: set[str] = set()
-            for table in course_tables:
+            for table in removed_tables:
                 for column in inspector.get_columns(table):
                     name = getattr(column["type"], "name", None)
                     if name in enums:
@@ -265,7 +293,7 @@ def _drop(connection: Connection, found: Inventory) -> None:
     cascade = " CASCADE" if postgres else ""
     for view in found.views:
         connection.execute(sa.text(f"DROP VIEW IF EXISTS {_quote(connection, view)}{cascade}"))
-    order = {name: index for index, name in enumerate(COURSE_TABLES)}
+    order = {name: index for index, name in enumerate(course_tables())}
     tables = sorted((t.name for t in found.removed), key=lambda n: (order.get(n, -1), n))
     if postgres and tables:
         names = ", ".join(_quote(connection, name) for name in tables)
@@ -524,38 +552,20 @@ def disconnect_others(database: DatabaseSettings) -> list[Blocker]:
 
 # -- sample data --------------------------------------------------------------------------------
 
-SEED_USERS = (
-    {"id": 1, "email": "ada@example.com", "password": "sample-hash-ada"},
-    {"id": 2, "email": "grace@example.com", "password": "sample-hash-grace"},
-    {"id": 3, "email": "linus@example.com", "password": "sample-hash-linus"},
-)
-SEED_POSTS = (
-    {"id": 1, "title": "Hello, migrations", "content": "My first post.", "owner_id": 1},
-    {"id": 2, "title": "Why Alembic", "content": "Schemas change; data stays.", "owner_id": 1},
-    {"id": 3, "title": "Downgrades matter", "content": "Test them both ways.", "owner_id": 2},
-    {"id": 4, "title": "Foreign keys", "content": "Posts belong to users.", "owner_id": 3},
-)
-SEED_VOTES = (
-    {"user_id": 1, "post_id": 3},
-    {"user_id": 2, "post_id": 1},
-    {"user_id": 3, "post_id": 1},
-    {"user_id": 3, "post_id": 2},
-)
-SEED_CREATED_AT = "2026-01-01 09:00:00+00:00"
-
 
 def seed_data(connection: Connection) -> dict[str, int]:
-    """Insert the sample rows that fit the tables present; returns rows inserted per table."""
+    """Insert the course's sample rows (lessons/course.toml) that fit the tables present,
+    each trimmed to the columns there; returns rows inserted per table."""
     import datetime
 
     import sqlalchemy as sa
 
-    created = datetime.datetime.fromisoformat(SEED_CREATED_AT)
+    created = datetime.datetime.fromisoformat(seed_created_at())
     inspector = sa.inspect(connection)
     present = set(inspector.get_table_names())
     counts: dict[str, int] = {}
-    for name, rows in (("users", SEED_USERS), ("posts", SEED_POSTS), ("votes", SEED_VOTES)):
-        if name not in present:
+    for name, rows in seed_rows():
+        if name not in present or not rows:
             continue
         table = sa.Table(name, sa.MetaData(), autoload_with=connection)
         columns = set(table.columns.keys())
@@ -627,7 +637,7 @@ def plan_files(workspace: Path, target: Target) -> FilePlan | None:
     if versions.resolve() == reference.resolve():
         return None
     needed = {reference_file(rev).name: reference_file(rev) for rev in target.revisions}
-    others = {reference_file(rev).name: reference_file(rev) for rev in REFERENCE_IDS}
+    others = {reference_file(rev).name: reference_file(rev) for rev in reference_ids()}
     move, remove = [], []
     for path in sorted(versions.glob("*.py")):
         source = others.get(path.name)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from migtutor.alembic_config import versions_location
 from migtutor.completion import REVISION_LINE
-from migtutor.course import REFERENCE_IDS
+from migtutor.course import reference_ids
 from migtutor.errors import MigtutorError
 from migtutor.reset import FilePlan, Target, apply_files, plan_files, set_progress
 
@@ -66,7 +66,7 @@ def defined_revisions(workspace: Path) -> set[str]:
 
 def lacks_reference(workspace: Path, current: list[str]) -> str | None:
     """The reference revision the database is at and the workspace lacks, if that is the case."""
-    if len(current) != 1 or current[0] not in REFERENCE_IDS:
+    if len(current) != 1 or current[0] not in reference_ids():
         return None
     return None if current[0] in defined_revisions(workspace) else current[0]
 

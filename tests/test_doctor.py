@@ -165,6 +165,22 @@ def test_drift_between_models_and_database(cli, course_workspace: Path, database
     assert "--autogenerate" in found["fix"]
 
 
+def test_drift_during_a_lesson_points_at_the_lesson(cli, workspace: Path, database_url: str):
+    ws = ("-w", str(workspace), "-d", database_url)
+    assert cli(*ws, "reset", "--to", "lesson:3", "--yes").exit_code == 0
+    _, code, data = doctor(cli, workspace, database_url)
+    assert code == 1
+    found = problems(data)["drift"]
+    assert "You are in lesson 3" in found["message"] and "add table users" in found["message"]
+    assert found["fix"] == "migtutor lesson show"
+    # Once the course is finished, drift is ordinary drift again.
+    assert cli(*ws, "reset", "--to", "head", "--yes").exit_code == 0
+    run_sql(database_url, "CREATE TABLE comments (id INTEGER PRIMARY KEY)")
+    _, code, data = doctor(cli, workspace, database_url)
+    found = problems(data)["drift"]
+    assert "lesson" not in found["message"] and "--autogenerate" in found["fix"]
+
+
 @pytest.mark.parametrize("body", ["pass", '"""Nothing to undo."""', "..."])
 def test_revision_with_an_empty_downgrade(cli, course_workspace: Path, body: str) -> None:
     url = sqlite(course_workspace)

@@ -39,24 +39,33 @@ def test_every_lesson_file_is_valid(cli):
         ("title = 'x'\ngoal = \n", "01-bad.toml: not valid TOML"),
         ("goal = 'g'\n[[steps]]\ntext='t'\nhint='h'\ncheck={}\n", "01-bad.toml: title: required"),
         (
-            "title='t'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\ncheck={ at_hed = true }\n",
+            "title='t'\nrevision='r'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\n"
+            "check={ at_hed = true }\n",
             "01-bad.toml: steps[0].check.at_hed: unknown key",
         ),
         (
-            "title='t'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\n"
+            "title='t'\nrevision='r'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\n"
             "check={ columns = [{ name = 'posts.id', type = 'varchar' }] }\n",
             "01-bad.toml: steps[0].check.columns[0].type: expected one of integer",
         ),
         (
-            "title='t'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\ncheck={ head_count = 'one' }\n",
+            "title='t'\nrevision='r'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\n"
+            "check={ head_count = 'one' }\n",
             "01-bad.toml: steps[0].check.head_count: expected a number",
         ),
         (
-            "title='t'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\n"
+            "title='t'\nrevision='r'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\n"
             "check={ foreign_keys = ['posts.owner_id users.id'] }\n",
             "01-bad.toml: steps[0].check.foreign_keys[0]",
         ),
-        ("title='t'\ngoal='g'\n[[steps]]\ntext='t'\ncheck={}\n", "steps[0].hint: required"),
+        (
+            "title='t'\nrevision='r'\ngoal='g'\n[[steps]]\ntext='t'\ncheck={}\n",
+            "steps[0].hint: required",
+        ),
+        (
+            "title='t'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\ncheck={}\n",
+            "01-bad.toml: revision: required",
+        ),
     ],
 )
 def test_malformed_lesson_file_names_file_and_key(cli, tmp_path, monkeypatch, content, expected):
@@ -296,3 +305,127 @@ def test_foreign_keys_hold_as_lesson_4_says(cli, course_workspace, database_url)
             assert left == (0 if postgres else 2)
         finally:
             engine.dispose()
+
+
+# -- a lesson added as data ----------------------------------------------------------------------
+
+NEW_LESSON = """
+title = "A bio for every user"
+revision = "lx_bio"
+goal = "Add a nullable column to a table that has rows."
+
+[[steps]]
+text = "Write a revision that adds `users.bio`, then apply it."
+command = 'migtutor revision -m "add bio column"'
+hint = "op.add_column('users', sa.Column('bio', sa.String(), nullable=True))"
+
+[steps.check]
+revision_message = "add bio column"
+at_head = true
+columns = [{ name = "users.bio", type = "string", nullable = true }]
+"""
+NEW_REVISION = '''"""add bio column
+
+Revision ID: lx_bio
+Revises: {down}
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "lx_bio"
+down_revision = "{down}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("users", sa.Column("bio", sa.String(), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column("users", "bio")
+'''
+
+
+def test_a_lesson_added_as_data_needs_no_code(cli, tmp_path, monkeypatch, database_url):
+    """A lesson file and a reference revision in a copy of the course: the lesson commands,
+    reset to its start and to the end, the seed and the check work with it unchanged."""
+    from migtutor.course import reference_ids
+
+    course = tmp_path / "course"
+    shutil.copytree(REPO / "lessons", course / "lessons")
+    shutil.copytree(REPO / "migrations", course / "migrations")
+    shutil.copy(REPO / "alembic.ini", course / "alembic.ini")
+    ids = reference_ids()
+    number = len(ids) + 1
+    (course / "lessons" / f"{number:02d}-bio.toml").write_text(NEW_LESSON, encoding="utf-8")
+    revision = NEW_REVISION.format(down=ids[-1])
+    (course / "migrations" / "versions" / "lx_bio_add_bio_column.py").write_text(revision)
+    monkeypatch.setenv("MIGTUTOR_COURSE_DIR", str(course))
+
+    assert cli("lesson", "lint").exit_code == 0
+    work = tmp_path / "ws"
+    assert cli("init", str(work)).exit_code == 0
+    ws = ("-w", str(work), "-d", database_url)
+    listed = cli(*ws, "--json", "lesson", "list").json()
+    assert len(listed) == number and listed[-1]["slug"] == "bio"
+    assert f"Lesson {number}/{number}" in cli(*ws, "lesson", "show", str(number)).stdout
+
+    start = cli(*ws, "--json", "reset", "--to", f"lesson:{number}", "--seed", "--yes")
+    assert start.exit_code == 0, start.output
+    assert cli(*ws, "--json", "current").json()["current"] == [ids[-1]]
+    assert cli(*ws, "--json", "lesson", "list").json()[-1]["status"] == "current"
+    # The learner writes the lesson's revision (here: the reference) and applies it.
+    shutil.copy(
+        course / "migrations" / "versions" / "lx_bio_add_bio_column.py",
+        work / "migrations" / "versions",
+    )
+    assert cli(*ws, "upgrade", "head").exit_code == 0
+    check = cli(*ws, "--json", "lesson", "check")
+    assert check.json()["passed"], check.output
+    assert "finished all" in cli(*ws, "lesson", "check").stdout
+
+    end = cli(*ws, "--json", "reset", "--to", "head", "--seed", "--yes")
+    assert end.exit_code == 0, end.output
+    assert cli(*ws, "--json", "current").json()["current"] == ["lx_bio"]
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        users = connection.execute(sa.text("SELECT count(*), count(bio) FROM users")).one()
+    engine.dispose()
+    assert tuple(users) == (3, 0)  # the seed fits the new state: users seeded, bio left empty
+
+
+@pytest.mark.parametrize(
+    ("course_toml", "expected"),
+    [
+        ("tables = 'posts'\n", "course.toml: tables: expected a list of names"),
+        ("tables = ['posts']\n[seed]\ncomments = [{ id = 1 }]\n", "seed names comments"),
+        ("tables = [\n", "cannot be read"),
+    ],
+)
+def test_a_broken_course_file_is_one_clear_error(cli, tmp_path, monkeypatch, course_toml, expected):
+    course = tmp_path / "course"
+    shutil.copytree(REPO / "lessons", course / "lessons")
+    shutil.copytree(REPO / "migrations", course / "migrations")
+    shutil.copy(REPO / "alembic.ini", course / "alembic.ini")
+    (course / "lessons" / "course.toml").write_text(course_toml, encoding="utf-8")
+    monkeypatch.setenv("MIGTUTOR_COURSE_DIR", str(course))
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    result = cli("-w", str(tmp_path), "-d", url, "reset", "--to", "head", "--yes")
+    assert result.exit_code == 1
+    assert expected in result.stderr and "Traceback" not in result.output
+    if (tmp_path / "db.sqlite").exists():  # nothing was built
+        import sqlite3
+
+        with sqlite3.connect(tmp_path / "db.sqlite") as connection:
+            assert connection.execute("SELECT name FROM sqlite_master").fetchall() == []
+
+
+def test_course_dir_without_a_course_is_a_clear_error(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("MIGTUTOR_COURSE_DIR", str(tmp_path / "nowhere"))
+    result = cli("-w", str(tmp_path), "-d", f"sqlite:///{tmp_path / 'x.db'}", "reset", "--yes")
+    assert result.exit_code == 1
+    assert "MIGTUTOR_COURSE_DIR names" in result.stderr and "Traceback" not in result.output

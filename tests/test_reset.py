@@ -9,8 +9,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from migtutor.course import reference_ids
 from migtutor.models import Base
-from migtutor.reset import REFERENCE_IDS, REFERENCE_SCHEMAS
+from migtutor.reset import reference_schemas
+
+REFERENCE_IDS = reference_ids()
+REFERENCE_SCHEMAS = reference_schemas()
 
 
 def engine_for(url: str) -> sa.Engine:
@@ -82,6 +86,13 @@ def test_reset_reaches_each_reference_state(cli, empty_dir, database_url, target
 
 
 def test_reference_schemas_match_the_reference_revisions(cli, empty_dir, tmp_path) -> None:
+    # Derived from the reference revisions; the course's final schema, written out here.
+    assert {t: set(c) for t, c in REFERENCE_SCHEMAS[REFERENCE_IDS[-1]].items()} == {
+        "posts": {"id", "title", "content", "owner_id"},
+        "users": {"id", "email", "password", "created_at"},
+        "votes": {"user_id", "post_id"},
+    }
+    assert REFERENCE_SCHEMAS[None] == {} and len(REFERENCE_SCHEMAS) == len(REFERENCE_IDS) + 1
     url = f"sqlite:///{tmp_path / 'each.db'}"
     for revision in REFERENCE_IDS:
         assert reset(cli, empty_dir, url, "--to", revision, "--yes").exit_code == 0

@@ -366,7 +366,7 @@ def _watch(
 
 
 def _what_goes(all_objects: bool) -> str:
-    from migtutor.course import COURSE_TABLES
+    from migtutor.course import course_tables
 
     if all_objects:
         return (
@@ -374,7 +374,7 @@ def _what_goes(all_objects: bool) -> str:
             "Stays: other schemas, and each student's recorded lesson progress."
         )
     return (
-        f"Goes: the course's tables ({', '.join(COURSE_TABLES)}) with their rows, sequences "
+        f"Goes: the course's tables ({', '.join(course_tables())}) with their rows, sequences "
         "and types, and alembic_version. Stays: every other table, view and schema (--all "
         "removes them too), and each student's recorded lesson progress."
     )
@@ -421,11 +421,11 @@ def _emit_csv(rows: list[Any]) -> None:
 
 
 def _lesson_text(lesson: int | None) -> str:
-    from migtutor.reset import LESSON_COUNT
+    from migtutor.course import lesson_count
 
     if lesson is None:
         return "?"
-    return "done" if lesson > LESSON_COUNT else str(lesson)
+    return "done" if lesson > lesson_count() else str(lesson)
 
 
 LEGEND = (

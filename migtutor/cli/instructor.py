@@ -154,13 +154,13 @@ def _refusal(found: Inventory) -> str:
 
 
 def show_reset_plan(where: str, target: Target, found: Inventory, files: FilePlan | None) -> None:
-    from migtutor.reset import REFERENCE_IDS
+    from migtutor.course import reference_ids
 
     render.markup(f"[bold]Reset[/] {render.escape(where)} to {render.escape(target.label)}.")
     if not found.current:
         render.line("It records no revision now (no alembic_version row).")
     for rev in found.current:
-        known = "reference" if rev in REFERENCE_IDS else "a revision no course script knows"
+        known = "reference" if rev in reference_ids() else "a revision no course script knows"
         render.line(f"It is now at revision {rev} ({known}).")
     if found.removed or found.views or found.sequences or found.types:
         render.markup("[bold red]This removes:[/]")
@@ -201,8 +201,8 @@ def show_file_plan(files: FilePlan, planned: bool) -> None:
 
 
 def show_reset_outcome(outcome: ResetOutcome) -> None:
+    from migtutor.course import lesson_count
     from migtutor.migrate import TITLE_WIDTH, headline
-    from migtutor.reset import LESSON_COUNT
 
     removed = outcome.removed.removed
     if removed:
@@ -217,7 +217,7 @@ def show_reset_outcome(outcome: ResetOutcome) -> None:
     if outcome.files is not None:
         show_file_plan(outcome.files, planned=False)
     lesson = outcome.progress_lesson
-    if lesson is not None and lesson > LESSON_COUNT:
+    if lesson is not None and lesson > lesson_count():
         render.line("Lesson progress: every lesson done.")
     elif lesson is not None:
         render.line(f"Lesson progress: lesson {lesson} is next (`migtutor lesson show`).")

@@ -273,6 +273,7 @@ def lint(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Validate every lesson file; exit 1 naming the file and key of each problem."""
     from migtutor import render
     from migtutor.course_files import lessons_dir
+    from migtutor.lessons import lesson_files
     from migtutor.lessons import lint as lint_lessons
 
     directory = lessons_dir()
@@ -283,7 +284,7 @@ def lint(ctx: typer.Context, json_output: JsonOption = False) -> None:
         for problem in problems:
             render.error(problem)
     else:
-        count = len(list(directory.glob("*.toml")))
+        count = len(lesson_files(directory))
         render.markup(f"[green]All {count} lesson files in {directory} are valid.[/]")
     if problems:
         raise typer.Exit(1)
