@@ -1,0 +1,84 @@
+"""The states a learner gets stuck in: each is driven through the learner's own commands, the
+advice given is asserted, and following that advice is shown to work, on both backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from revision_files import write_revision
+
+CONTENT_NOT_NULL = 'op.add_column("posts", sa.Column("content", sa.String(), nullable=False))'
+CONTENT_IN_THREE_STEPS = """
+op.add_column("posts", sa.Column("content", sa.String(), nullable=True))
+op.execute("UPDATE posts SET content = '' WHERE content IS NULL")
+with op.batch_alter_table("posts") as batch_op:
+    batch_op.alter_column("content", existing_type=sa.String(), nullable=False)
+"""
+DROP_CONTENT = 'op.drop_column("posts", "content")'
+
+
+def rows(url: str, query: str) -> list[tuple]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(sa.text(query))]
+    finally:
+        engine.dispose()
+
+
+def columns(url: str, table: str) -> list[str]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        return [c["name"] for c in sa.inspect(engine).get_columns(table)]
+    finally:
+        engine.dispose()
+
+
+def at_lesson(cli, workspace: Path, url: str, lesson: int, *, seed: bool = False):
+    """The workspace and database as the course has them at the start of `lesson`."""
+    extra = ["--seed"] if seed else []
+    reset = cli("-w", str(workspace), "-d", url, "reset", "--to", f"lesson:{lesson}", *extra,
+                "--yes")  # fmt: skip
+    assert reset.exit_code == 0, reset.output
+
+    def run(*args: str, expect: int | None = 0):
+        result = cli("-w", str(workspace), "-d", url, *args)
+        if expect is not None:
+            assert result.exit_code == expect, f"{args}: {result.output}"
+        return result
+
+    assert run("lesson", "goto", str(lesson)).exit_code == 0
+    return run
+
+
+def test_a_not_null_column_fails_the_check_when_the_database_holds_rows(
+    cli, workspace: Path, database_url: str
+) -> None:
+    run = at_lesson(cli, workspace, database_url, 2, seed=True)
+    assert rows(database_url, "SELECT count(*) FROM posts") == [(4,)]
+    write_revision(workspace, "c0ffee000002", "l1_posts", CONTENT_NOT_NULL, DROP_CONTENT,
+                   message="add content column to posts table")  # fmt: skip
+    failed = run("--json", "lesson", "check", expect=1).json()
+    text = " ".join(failed["problems"])
+    assert "failed on a scratch copy" in text, text
+    assert "sample rows" in text and "server_default" in text, text
+    assert "nullable" in text and "UPDATE" in text, text
+    # The check tried it elsewhere: the learner's posts are untouched.
+    assert "content" not in columns(database_url, "posts")
+    assert rows(database_url, "SELECT count(*) FROM posts") == [(4,)]
+
+    write_revision(workspace, "c0ffee000002", "l1_posts", CONTENT_IN_THREE_STEPS, DROP_CONTENT,
+                   message="add content column to posts table")  # fmt: skip
+    assert run("--json", "lesson", "check").json()["passed"] is True
+    run("upgrade", "head")
+    assert rows(database_url, "SELECT count(*) FROM posts WHERE content = ''") == [(4,)]
+
+
+def test_an_empty_database_keeps_the_scratch_copy_empty(
+    cli, workspace: Path, database_url: str
+) -> None:
+    run = at_lesson(cli, workspace, database_url, 2)
+    write_revision(workspace, "c0ffee000002", "l1_posts", CONTENT_NOT_NULL, DROP_CONTENT,
+                   message="add content column to posts table")  # fmt: skip
+    assert run("--json", "lesson", "check").json()["passed"] is True
