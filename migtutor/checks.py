@@ -127,8 +127,15 @@ def _explained(problems: list[str], step: Step) -> list[str]:
     return out
 
 
+def _message_words(message: str) -> list[str]:
+    """A message as compared: case, hyphens, underscores and plural -s aside."""
+    words = message.lower().replace("-", " ").replace("_", " ").split()
+    return [w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words]
+
+
 def _same_message(a: str, b: str) -> bool:
-    return " ".join(a.lower().split()) == " ".join(b.lower().split())
+    """Whether two revision messages say the same ("create post table" is "Create posts table")."""
+    return _message_words(a) == _message_words(b)
 
 
 def _target_revision(
