@@ -160,12 +160,29 @@ def _head_count_problem(expected: int, heads: list[Revision]) -> str:
         return "There are no revisions yet, so there is no head."
     names = ", ".join(revision_label(h) for h in heads)
     if len(heads) > 1:
-        return (
-            f"There are {len(heads)} heads ({names}), expected {expected}: two revisions have "
-            "the same down_revision, so the chain has forked. Set the newer revision's "
-            "down_revision to the other one's id (or delete the extra file)."
-        )
+        return f"There are {len(heads)} heads, expected {expected}. " + fork_problem(heads)
     return f"There is {len(heads)} head ({names}), expected {expected}."
+
+
+def fork_problem(heads: list[Revision]) -> str:
+    """The fork in words, and the two ways to end it."""
+    ids = [h.revision for h in heads]
+    parents = {p for h in heads for p in h.down_revisions}
+    if not parents:
+        follows = "all start from the base (down_revision = None)"
+    elif len(parents) == 1:
+        follows = f"all follow {next(iter(parents))}"
+    else:
+        follows = "branch off at different revisions"
+    first, *others = heads
+    return (
+        f"The revision chain has forked: {', '.join(revision_label(h) for h in heads)} "
+        f"{follows}, so there are {len(heads)} newest revisions and `migtutor upgrade head` "
+        "cannot choose. Two ways out: if one was meant to follow the other, set its "
+        f'down_revision to the other\'s id (for example down_revision = "{first.revision}" in '
+        f"the file of {others[0].revision}); or keep both and join them with a merge revision: "
+        f'`migtutor merge {" ".join(ids)} -m "merge heads"`.'
+    )
 
 
 def _position_problems(
@@ -180,7 +197,9 @@ def _position_problems(
     )
     problems = []
     head_ids = sorted(h.revision for h in heads)
-    if check.get("at_head") and (not current_ids or sorted(current_ids) != head_ids):
+    if check.get("at_head") and len(heads) > 1 and "head_count" not in check:
+        problems.append(fork_problem(heads))
+    elif check.get("at_head") and (not current_ids or sorted(current_ids) != head_ids):
         newest = ", ".join(revision_label(h) for h in heads) or "none"
         problems.append(
             f"The database is at {where}, but the newest revision is {newest}: it has not been "

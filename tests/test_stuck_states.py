@@ -3,6 +3,8 @@ advice given is asserted, and following that advice is shown to work, on both ba
 
 from __future__ import annotations
 
+import re
+import shlex
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -82,3 +84,24 @@ def test_an_empty_database_keeps_the_scratch_copy_empty(
     write_revision(workspace, "c0ffee000002", "l1_posts", CONTENT_NOT_NULL, DROP_CONTENT,
                    message="add content column to posts table")  # fmt: skip
     assert run("--json", "lesson", "check").json()["passed"] is True
+
+
+def test_two_heads_are_named_and_the_merge_it_advises_works(
+    cli, workspace: Path, database_url: str
+) -> None:
+    run = at_lesson(cli, workspace, database_url, 2)
+    write_revision(workspace, "c0ffee000002", "l1_posts", CONTENT_NOT_NULL, DROP_CONTENT,
+                   message="add content column to posts table")  # fmt: skip
+    write_revision(workspace, "c0ffee000003", "l1_posts",
+                   'op.add_column("posts", sa.Column("summary", sa.String()))',
+                   'op.drop_column("posts", "summary")', message="add summary")  # fmt: skip
+    text = " ".join(run("--json", "lesson", "check", expect=1).json()["problems"])
+    assert "forked" in text and "all follow l1_posts" in text, text
+    assert "down_revision" in text and "upgrade head" in text, text
+    merge = re.search(r"`migtutor (merge [^`]+)`", text)
+    assert merge and {"c0ffee000002", "c0ffee000003"} <= set(merge.group(1).split()), text
+
+    run(*shlex.split(merge.group(1)))
+    assert run("--json", "lesson", "check").json()["passed"] is True
+    run("upgrade", "head")
+    assert {"content", "summary"} <= set(columns(database_url, "posts"))
