@@ -105,3 +105,42 @@ def test_two_heads_are_named_and_the_merge_it_advises_works(
     assert run("--json", "lesson", "check").json()["passed"] is True
     run("upgrade", "head")
     assert {"content", "summary"} <= set(columns(database_url, "posts"))
+
+
+def test_an_empty_autogenerate_is_explained_and_not_kept_in_a_lesson(
+    cli, workspace: Path, database_url: str
+) -> None:
+    from test_learner_journey import VOTE_MODEL
+
+    run = at_lesson(cli, workspace, database_url, 5)
+    versions = workspace / "migrations" / "versions"
+    before = sorted(versions.glob("*.py"))
+    refused = run("revision", "--autogenerate", "-m", "auto vote", expect=1)
+    assert "found no difference" in refused.stderr, refused.stderr
+    assert "not imported where migrations/env.py reads the metadata" in refused.stderr
+    assert "was not kept" in refused.stderr and "--keep-empty" in refused.stderr
+    assert "Traceback" not in refused.output
+    assert sorted(versions.glob("*.py")) == before
+
+    # The advice followed: the model defined where env.py looks, then the same command.
+    models = workspace / "app" / "models.py"
+    models.write_text(models.read_text(encoding="utf-8") + VOTE_MODEL, encoding="utf-8")
+    made = run("--json", "revision", "--autogenerate", "-m", "auto vote").json()
+    assert made["warnings"] == []
+    assert re.search(r"op\.create_table\(\s*['\"]votes", Path(made["path"]).read_text())
+    run("upgrade", "head")
+    assert "votes" in sa.inspect(sa.create_engine(database_url)).get_table_names()
+
+
+def test_outside_a_lesson_an_empty_autogenerate_is_kept_with_a_warning(
+    cli, workspace: Path, tmp_path: Path
+) -> None:
+    ws = ("-w", str(workspace), "-d", f"sqlite:///{tmp_path / 'plain.db'}")
+    assert not (workspace / ".migtutor" / "progress.json").exists()
+    assert cli(*ws, "revision", "--autogenerate", "-m", "everything").exit_code == 0
+    assert cli(*ws, "upgrade", "head").exit_code == 0
+    made = cli(*ws, "--json", "revision", "--autogenerate", "-m", "nothing")
+    assert made.exit_code == 0, made.output
+    data = made.json()
+    assert Path(data["path"]).exists()
+    assert "found no difference" in data["warnings"][0]
