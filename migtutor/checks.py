@@ -35,6 +35,7 @@ checked on PostgreSQL only (SQLite has no time zones).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,10 +122,19 @@ def _explained(problems: list[str], step: Step) -> list[str]:
     for problem in problems:
         for mistake in step.mistakes:
             if mistake.error.lower() in problem.lower():
-                problem = f"{problem} {' '.join(mistake.explain.split())}"
+                extra = _not_yet_said(" ".join(mistake.explain.split()), problem)
+                problem = f"{problem} {extra}" if extra else problem
                 break
         out.append(problem)
     return out
+
+
+def _not_yet_said(explanation: str, problem: str) -> str:
+    """The explanation's sentences whose first clause the problem does not already say."""
+    sentences = re.split(r"(?<=[.!?])\s+", explanation)
+    said = problem.lower()
+    kept = [s for s in sentences if re.split(r"[;:,]", s, maxsplit=1)[0].lower() not in said]
+    return " ".join(kept)
 
 
 def _message_words(message: str) -> list[str]:

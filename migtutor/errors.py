@@ -128,7 +128,8 @@ def storage_problem(exc: BaseException, database: str = "the database") -> str |
 def _explain_command_error(text: str) -> MigtutorError:
     if "Multiple head revisions" in text or "multiple heads" in text.lower():
         return MigtutorError(
-            f"{_first_line(text)} The revision chain has forked into several heads. Give a "
+            f"{_first_line(text).rstrip('.')}. The revision chain has forked into several "
+            "heads. Give a "
             "revision explicitly (see `migtutor heads`), upgrade to `heads`, or join them with "
             '`migtutor merge heads -m "merge"`, which writes a revision whose down_revision '
             "names both heads."
@@ -185,6 +186,21 @@ def _explain_command_error(text: str) -> MigtutorError:
             f"{_first_line(text)}: there are not that many revisions in that direction. "
             "`upgrade +N` goes N revisions forward and `downgrade -N` N back from the "
             "current one (see `migtutor history`)."
+        )
+    if "Ambiguous walk" in text:
+        return MigtutorError(
+            "The database is at a merge revision, which follows two revisions, so a relative "
+            "step back (`downgrade -1`) cannot tell which way to go. Name the revision to end "
+            "at instead: `migtutor downgrade <id>` with one of the merge's down_revision ids "
+            "(see `migtutor history`)."
+        )
+    if "copy_from" in text:
+        return MigtutorError(
+            "On SQLite a batch operation rebuilds the table and needs its definition, which "
+            "--sql cannot read from a database it does not connect to. Print the SQL for "
+            "PostgreSQL instead (-d postgresql://...), or run the command without --sql; a "
+            "revision may also pass the table to op.batch_alter_table(..., copy_from=sa.Table("
+            "...))."
         )
     return MigtutorError(_first_line(text) if len(text) > 300 else text.strip())
 

@@ -100,10 +100,11 @@ def roundtrip(
             if down is None:
                 return problems, after
             if not same_schema(before, down):
-                left = describe_changes(before, down) or ["the schema differs"]
+                left = [_left_over(c) for c in describe_changes(before, down)]
                 problems.append(
-                    f"downgrade() of revision {label} does not undo upgrade(): after it, "
-                    f"{'; '.join(left)} (compared with before the upgrade)."
+                    f"downgrade() of revision {label} does not undo upgrade(): after upgrade() "
+                    "then downgrade(), the schema is not what it was before: "
+                    f"{'; '.join(left or ['it differs'])}."
                 )
             again = run("upgrade", rev.revision, f"Upgrading {label} again after the downgrade")
             if again is not None and not same_schema(after, again):
@@ -112,6 +113,19 @@ def roundtrip(
                     f"{'; '.join(describe_changes(after, again))}."
                 )
     return problems, after
+
+
+def _left_over(change: str) -> str:
+    """A change from before the upgrade to after the downgrade, said as what is left."""
+    for done, left in (
+        (" was created", " is there, though it was not before"),
+        (" was added", " is there, though it was not before"),
+        (" was dropped", " is missing, though it was there before"),
+        (" was altered", " is not as it was before"),
+    ):
+        if change.endswith(done):
+            return change.removesuffix(done) + left
+    return change
 
 
 def _holds_rows(connection: Connection) -> bool:
