@@ -190,9 +190,10 @@ def _explain_command_error(text: str) -> MigtutorError:
     if "Ambiguous walk" in text:
         return MigtutorError(
             "The database is at a merge revision, which follows two revisions, so a relative "
-            "step back (`downgrade -1`) cannot tell which way to go. Name the revision to end "
-            "at instead: `migtutor downgrade <id>` with one of the merge's down_revision ids "
-            "(see `migtutor history`)."
+            "step back (`downgrade -1`) cannot tell which way to go. Name where to go "
+            "instead: `migtutor downgrade <id>` with one of the merge's down_revision ids (see "
+            "`migtutor history`) undoes the merge and leaves both branches applied; a branch's "
+            "own revisions then go back one at a time the same way."
         )
     if "copy_from" in text:
         return MigtutorError(

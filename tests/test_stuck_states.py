@@ -144,3 +144,49 @@ def test_outside_a_lesson_an_empty_autogenerate_is_kept_with_a_warning(
     data = made.json()
     assert Path(data["path"]).exists()
     assert "found no difference" in data["warnings"][0]
+
+
+def test_a_relative_downgrade_at_a_merge_point_names_the_way_back(
+    cli, workspace: Path, database_url: str
+) -> None:
+    ws = ("-w", str(workspace), "-d", database_url)
+    write_revision(workspace, "a1", None, 'op.create_table("a", sa.Column("id", sa.Integer()))',
+                   'op.drop_table("a")')  # fmt: skip
+    write_revision(workspace, "b1", None, 'op.create_table("b", sa.Column("id", sa.Integer()))',
+                   'op.drop_table("b")')  # fmt: skip
+    assert cli(*ws, "merge", "a1", "b1", "-m", "join", "--rev-id", "m1").exit_code == 0
+    assert cli(*ws, "upgrade", "head").exit_code == 0
+    stuck = cli(*ws, "downgrade", "-1", "--yes")
+    assert stuck.exit_code == 1 and "Traceback" not in stuck.output
+    assert "merge revision" in stuck.stderr and "migtutor downgrade <id>" in stuck.stderr
+    assert "Ambiguous walk" not in stuck.stderr
+    assert cli(*ws, "downgrade", "a1", "--yes").exit_code == 0  # the advice works
+    assert sorted(rows(database_url, "SELECT version_num FROM alembic_version")) == [
+        ("a1",),
+        ("b1",),
+    ]
+    assert cli(*ws, "downgrade", "base", "--yes").exit_code == 0
+
+
+def test_a_downgrade_that_does_not_undo_says_what_is_left(
+    cli, workspace: Path, database_url: str
+) -> None:
+    ws = ("-w", str(workspace), "-d", database_url)
+    write_revision(workspace, "c0ffee000001", None,
+                   'op.create_table("posts", sa.Column("id", sa.Integer(), primary_key=True),'
+                   ' sa.Column("title", sa.String(), nullable=False))',
+                   'op.execute("SELECT 1")', message="create posts table")  # fmt: skip
+    assert cli(*ws, "lesson", "check").exit_code == 0  # step 1: the revision exists
+    text = " ".join(cli(*ws, "--json", "lesson", "check").json()["problems"])
+    assert "table posts is there, though it was not before" in text, text
+    assert "after it," not in text
+
+
+def test_batch_operations_with_sql_on_sqlite_are_explained(cli, workspace: Path, tmp_path) -> None:
+    ws = ("-w", str(workspace), "-d", f"sqlite:///{tmp_path / 'b.db'}")
+    write_revision(workspace, "a1", None,
+                   'with op.batch_alter_table("posts") as batch_op:\n'
+                   '    batch_op.alter_column("title", nullable=False)')  # fmt: skip
+    result = cli(*ws, "upgrade", "head", "--sql")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "--sql" in result.stderr and "PostgreSQL" in result.stderr, result.stderr
