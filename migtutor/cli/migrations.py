@@ -118,10 +118,11 @@ def current(
     with st.migrator() as migrator:
         current_ids = migrator.current_heads()
         heads = migrator.head_ids()
-        warn_about_applied(migrator, current_ids)
+        warnings = warn_about_applied(migrator, current_ids)
     if st.json:
+        up_to_date = set(current_ids) == set(heads)
         render.emit_json(
-            {"current": current_ids, "heads": heads, "up_to_date": set(current_ids) == set(heads)}
+            {"current": current_ids, "heads": heads, "up_to_date": up_to_date, "warnings": warnings}
         )
         return
     render.current(current_ids, heads, verbose)
@@ -533,9 +534,9 @@ def _move(
             else:
                 sys.stdout.write(text)
             return
-        warn_about_applied(migrator)
+        warnings = warn_about_applied(migrator)
         if verb == "upgrade":
-            warn_about_empty(migrator, target)
+            warnings += warn_about_empty(migrator, target)
         report = move(
             migrator,
             verb,
@@ -546,7 +547,7 @@ def _move(
             events=_events(st, yes),
         )
     if st.json:
-        render.emit_json(_report_json(report))
+        render.emit_json(_report_json(report) | {"warnings": warnings})
         return
     render.outcome(verb, report.outcome, report.heads)
     if report.changes is not None:
