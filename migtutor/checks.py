@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migtutor.errors import MigtutorError
+from migtutor.failure_advice import unknown_revision
 from migtutor.roundtrip import roundtrip
 from migtutor.schema import Schema, snapshot
 from migtutor.schema_checks import schema_problems
@@ -205,6 +206,9 @@ def _position_problems(
         if current_ids
         else "<base> (no revision applied yet: its alembic_version table is empty)"
     )
+    unknown = [c for c in current_ids if c not in by_id]
+    if unknown:  # nothing else about the position can be said, or done, until this is fixed
+        return [unknown_revision(unknown)]
     problems = []
     head_ids = sorted(h.revision for h in heads)
     if check.get("at_head") and len(heads) > 1 and "head_count" not in check:

@@ -145,9 +145,11 @@ def _explain_command_error(text: str) -> MigtutorError:
                 "own files move to .migtutor/backup/; the database is not touched)."
             )
         return MigtutorError(
-            f"{_first_line(text)}. Check the id with `migtutor history`; a unique prefix of an id "
-            "is enough. If the database names a revision no script knows, `migtutor stamp` can "
-            "point it at a known one."
+            f"{_first_line(text)}. If you typed that id, check it with `migtutor history` (a "
+            "unique prefix is enough). If the database is at it, its revision file was deleted "
+            "or renamed: restore the file (from version control or your editor's history); if "
+            "it is gone for good, point the database at a revision you have, once its tables "
+            "match that one, with `migtutor stamp --purge REV`."
         )
     if "Target database is not up to date" in text:
         return MigtutorError(

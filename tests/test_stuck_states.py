@@ -190,3 +190,43 @@ def test_batch_operations_with_sql_on_sqlite_are_explained(cli, workspace: Path,
     result = cli(*ws, "upgrade", "head", "--sql")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "--sql" in result.stderr and "PostgreSQL" in result.stderr, result.stderr
+
+
+def test_a_deleted_revision_file_gets_the_same_advice_from_every_command(
+    cli, workspace: Path, database_url: str, tmp_path: Path
+) -> None:
+    ws = ("-w", str(workspace), "-d", database_url)
+    first = write_revision(workspace, "c0ffee000001", None,
+                           'op.create_table("posts", sa.Column("id", sa.Integer(),'
+                           ' primary_key=True), sa.Column("title", sa.String(), nullable=False))',
+                           'op.drop_table("posts")', message="create posts table")  # fmt: skip
+    second = write_revision(workspace, "c0ffee000002", "c0ffee000001", CONTENT_IN_THREE_STEPS,
+                            DROP_CONTENT, message="add content column to posts table")  # fmt: skip
+    assert cli(*ws, "upgrade", "head").exit_code == 0
+    saved = tmp_path / "saved.py"
+    assert cli(*ws, "lesson", "goto", "1").exit_code == 0
+    progress = workspace / ".migtutor" / "progress.json"
+    # Step 3 of lesson 1: the database at the head, with its posts table.
+    progress.write_text('{"lesson": 1, "step": 2, "completed": []}', encoding="utf-8")
+
+    # The head's file, which the database is at, deleted.
+    second.replace(saved)
+    for command in (["current"], ["history"], ["--json", "lesson", "check"]):
+        result = cli(*ws, *command)
+        text = result.stderr + result.stdout
+        assert "restore the file" in text.lower(), (command, text)
+        assert "stamp --purge" in text, (command, text)
+        assert "upgrade head" not in text and "downgrade base" not in text, (command, text)
+    saved.replace(second)  # the advice followed
+    assert cli(*ws, "current").exit_code == 0
+    assert "Warning" not in cli(*ws, "current").stderr
+
+    # A file in the middle of the chain deleted: every command names the fix that works.
+    first.replace(saved)
+    for command in (["current"], ["history"], ["--json", "lesson", "check"]):
+        result = cli(*ws, *command)
+        text = result.stderr + result.stdout
+        assert "Restore the deleted file" in text, (command, text)
+        assert "see `migtutor history`" not in text, (command, text)
+    saved.replace(first)
+    assert cli(*ws, "history").exit_code == 0

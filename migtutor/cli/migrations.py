@@ -26,6 +26,7 @@ from migtutor.cli.context import (
     warn_about_empty,
 )
 from migtutor.errors import MigtutorError
+from migtutor.failure_advice import unknown_revision
 
 if TYPE_CHECKING:
     from migtutor.migrate import Migrator
@@ -118,14 +119,27 @@ def current(
     with st.migrator() as migrator:
         current_ids = migrator.current_heads()
         heads = migrator.head_ids()
-        warnings = warn_about_applied(migrator, current_ids)
+        unknown = _unknown_ids(migrator, current_ids)
+        warnings = [] if unknown else warn_about_applied(migrator, current_ids)
+    if unknown:
+        warnings.append(unknown_revision(unknown))
     if st.json:
         up_to_date = set(current_ids) == set(heads)
         render.emit_json(
             {"current": current_ids, "heads": heads, "up_to_date": up_to_date, "warnings": warnings}
         )
         return
+    if unknown:
+        render.line(f"Current revision: {', '.join(current_ids)}")
+        render.warning(warnings[-1])
+        return
     render.current(current_ids, heads, verbose)
+
+
+def _unknown_ids(migrator: Migrator, current_ids: list[str] | None) -> list[str]:
+    """The revisions the database claims that no file defines."""
+    known = {r.revision for r in migrator.revisions()}
+    return [rev for rev in current_ids or [] if rev not in known]
 
 
 def heads(
@@ -190,7 +204,10 @@ def history(
     with st.migrator() as migrator:
         current_ids = _current_if_reachable(migrator, required=require_database)
         revs = migrator.revisions(rev_range, current=current_ids)
-        if current_ids:
+        unknown = _unknown_ids(migrator, current_ids)
+        if unknown:
+            render.warning(unknown_revision(unknown))
+        elif current_ids:
             warn_about_applied(migrator, current_ids)
     if st.json:
         render.emit_json([_history_json(r) for r in revs])
