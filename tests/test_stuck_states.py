@@ -230,3 +230,22 @@ def test_a_deleted_revision_file_gets_the_same_advice_from_every_command(
         assert "see `migtutor history`" not in text, (command, text)
     saved.replace(first)
     assert cli(*ws, "history").exit_code == 0
+
+
+def test_a_misspelt_operation_is_named_with_its_line_and_the_likely_one(
+    cli, workspace: Path, tmp_path: Path
+) -> None:
+    ws = ("-w", str(workspace), "-d", f"sqlite:///{tmp_path / 'typo.db'}")
+    typo = 'op.create_tabel("posts", sa.Column("id", sa.Integer(), primary_key=True),'
+    typo += ' sa.Column("title", sa.String(), nullable=False))'
+    path = write_revision(workspace, "c0ffee000001", None, typo, 'op.drop_table("posts")',
+                          message="create posts table")  # fmt: skip
+    assert cli(*ws, "lesson", "check").exit_code == 0  # step 1: the revision exists
+    result = cli(*ws, "--json", "lesson", "check")
+    text = " ".join(result.json()["problems"])
+    line = path.read_text().splitlines().index(f"    {typo}") + 1
+    assert f"line {line}: op.create_tabel" in text, text
+    assert "Did you mean op.create_table?" in text, text
+    path.write_text(path.read_text().replace("create_tabel", "create_table"))
+    fixed = cli(*ws, "--json", "lesson", "check").json()
+    assert fixed["passed"] is True, fixed
