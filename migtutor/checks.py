@@ -45,7 +45,7 @@ from migtutor.failure_advice import unknown_revision
 from migtutor.roundtrip import roundtrip
 from migtutor.schema import Schema, snapshot
 from migtutor.schema_checks import schema_problems
-from migtutor.static_checks import revision_label
+from migtutor.static_checks import revision_label, static_problems
 
 if TYPE_CHECKING:
     from migtutor.lessons import Step
@@ -213,6 +213,8 @@ def _position_problems(
     head_ids = sorted(h.revision for h in heads)
     if check.get("at_head") and len(heads) > 1 and "head_count" not in check:
         problems.append(fork_problem(heads))
+    elif check.get("at_head") and (empty := _empty_pending_heads(heads, current_ids)):
+        problems += empty  # upgrading would record it as applied and do nothing
     elif check.get("at_head") and (not current_ids or sorted(current_ids) != head_ids):
         newest = ", ".join(revision_label(h) for h in heads) or "none"
         problems.append(
@@ -231,6 +233,15 @@ def _position_problems(
             problems.append(
                 f'The database is at {where}; this step expects it at the revision "{message}".'
             )
+    return problems
+
+
+def _empty_pending_heads(heads: list[Revision], current_ids: list[str]) -> list[str]:
+    """What reading the unapplied heads shows, for those whose upgrade() is empty."""
+    problems = []
+    for head in heads:
+        if head.revision not in current_ids:
+            problems += [p for p in static_problems(head) if "upgrade() is empty" in p]
     return problems
 
 

@@ -54,7 +54,10 @@ def static_problems(rev: Revision) -> list[str]:
                 "Delete this file, fix the model, and run the revision command again."
             )
         else:
-            text += " Write the operations (op.create_table, op.add_column, ...) inside it."
+            text += (
+                " Write the operations (op.create_table, op.add_column, ...) inside it, or, if "
+                "it was made by mistake (`revision -m` run twice), delete the file."
+            )
         problems.append(text)
     if "downgrade" not in functions:
         problems.append(

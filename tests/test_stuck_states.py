@@ -249,3 +249,24 @@ def test_a_misspelt_operation_is_named_with_its_line_and_the_likely_one(
     path.write_text(path.read_text().replace("create_tabel", "create_table"))
     fixed = cli(*ws, "--json", "lesson", "check").json()
     assert fixed["passed"] is True, fixed
+
+
+def test_a_revision_made_twice_leaves_an_empty_head_that_check_flags(
+    cli, workspace: Path, database_url: str
+) -> None:
+    ws = ("-w", str(workspace), "-d", database_url)
+    write_revision(workspace, "c0ffee000001", None,
+                   'op.create_table("posts", sa.Column("id", sa.Integer(), primary_key=True),'
+                   ' sa.Column("title", sa.String(), nullable=False))',
+                   'op.drop_table("posts")', message="create posts table")  # fmt: skip
+    assert cli(*ws, "upgrade", "head").exit_code == 0
+    again = cli(*ws, "--json", "revision", "-m", "create posts table")  # run twice by mistake
+    assert again.exit_code == 0, again.output
+    assert cli(*ws, "lesson", "goto", "1").exit_code == 0
+    progress = workspace / ".migtutor" / "progress.json"
+    progress.write_text('{"lesson": 1, "step": 2, "completed": []}', encoding="utf-8")
+    text = " ".join(cli(*ws, "--json", "lesson", "check").json()["problems"])
+    assert "upgrade() is empty" in text and "delete the file" in text, text
+    assert "Run `migtutor upgrade head`" not in text, text
+    Path(again.json()["path"]).unlink()  # the advice followed
+    assert cli(*ws, "--json", "lesson", "check").json()["passed"] is True
