@@ -270,3 +270,19 @@ def test_a_revision_made_twice_leaves_an_empty_head_that_check_flags(
     assert "Run `migtutor upgrade head`" not in text, text
     Path(again.json()["path"]).unlink()  # the advice followed
     assert cli(*ws, "--json", "lesson", "check").json()["passed"] is True
+
+
+def test_the_now_message_says_each_thing_once(cli, workspace: Path, tmp_path: Path) -> None:
+    from test_learner_journey import CREATE_USERS
+
+    url = f"sqlite:///{tmp_path / 'now.db'}"
+    run = at_lesson(cli, workspace, url, 3)
+    progress = workspace / ".migtutor" / "progress.json"
+    progress.write_text('{"lesson": 3, "step": 2, "completed": [1, 2]}', encoding="utf-8")
+    upgrade = CREATE_USERS.replace("DEFAULT", 'sa.text("now()")')
+    write_revision(workspace, "c0ffee000003", "l2_content", upgrade, 'op.drop_table("users")',
+                   message="add user table")  # fmt: skip
+    problems = run("--json", "lesson", "check", expect=1).json()["problems"]
+    text = " ".join(problems)
+    assert "now()" in text, text
+    assert text.count('sa.text("now()") is PostgreSQL-only') == 1, text
