@@ -241,7 +241,7 @@ def watch(
     watcher = Watcher(workspace, database.url)
     in_place = sys.stdout.isatty() and not st.json
     deadline = None if timeout is None else time.monotonic() + timeout
-    if not st.json:
+    if not (st.json or once):
         render.note(
             f"Watching {watcher.versions}, {workspace / 'app'} and the database: every change "
             "runs `lesson check` again. Ctrl-C stops."
@@ -290,9 +290,9 @@ def watch(
             if not st.json:
                 render_lessons.lesson_completed(lesson)
             return
-        if passed and not st.json:
+        if passed and next_step is not None and not st.json:
             render.markup(
-                f"Next: lesson {next_lesson.number}, step {next_step.number}"  # type: ignore[union-attr]
+                f"Next: lesson {next_lesson.number}, step {next_step.number}"
                 " (`migtutor lesson show`). Watching for your next change."
             )
             sys.stdout.flush()
