@@ -291,6 +291,11 @@ def watch(
                 render_lessons.lesson_completed(lesson)
             return
         if passed and next_step is not None and not st.json:
+            if in_place:  # the page of the step to do now, the verdict of the last one
+                render.console().clear()
+                render_lessons.step_page(next_lesson, next_step, len(lessons))
+                render.line()
+                render_lessons.verdict_line(lesson, step, passed, result.problems, at)
             render.markup(
                 f"Next: lesson {next_lesson.number}, step {next_step.number}"
                 " (`migtutor lesson show`). Watching for your next change."
