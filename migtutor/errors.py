@@ -185,9 +185,10 @@ def _explain_command_error(text: str) -> MigtutorError:
         )
     if text.startswith("Relative revision") and "didn't produce" in text:
         return MigtutorError(
-            f"{_first_line(text)}: there are not that many revisions in that direction. "
-            "`upgrade +N` goes N revisions forward and `downgrade -N` N back from the "
-            "current one (see `migtutor history`)."
+            f"{_first_line(text)}: there are not that many revisions in that direction, or "
+            "the sign points the wrong way. `upgrade +N` goes N revisions forward and "
+            "`downgrade -N` N back from the current one (so `downgrade +1` and `upgrade -1` "
+            "ask for nothing); `migtutor history` shows how far each way goes."
         )
     if "Ambiguous walk" in text:
         return MigtutorError(
