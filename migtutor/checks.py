@@ -35,15 +35,17 @@ checked on PostgreSQL only (SQLite has no time zones).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migtutor.errors import MigtutorError
+from migtutor.failure_advice import unknown_revision
 from migtutor.roundtrip import roundtrip
 from migtutor.schema import Schema, snapshot
 from migtutor.schema_checks import schema_problems
-from migtutor.static_checks import revision_label
+from migtutor.static_checks import revision_label, static_problems
 
 if TYPE_CHECKING:
     from migtutor.lessons import Step
@@ -121,14 +123,30 @@ def _explained(problems: list[str], step: Step) -> list[str]:
     for problem in problems:
         for mistake in step.mistakes:
             if mistake.error.lower() in problem.lower():
-                problem = f"{problem} {' '.join(mistake.explain.split())}"
+                extra = _not_yet_said(" ".join(mistake.explain.split()), problem)
+                problem = f"{problem} {extra}" if extra else problem
                 break
         out.append(problem)
     return out
 
 
+def _not_yet_said(explanation: str, problem: str) -> str:
+    """The explanation's sentences whose first clause the problem does not already say."""
+    sentences = re.split(r"(?<=[.!?])\s+", explanation)
+    said = problem.lower()
+    kept = [s for s in sentences if re.split(r"[;:,]", s, maxsplit=1)[0].lower() not in said]
+    return " ".join(kept)
+
+
+def _message_words(message: str) -> list[str]:
+    """A message as compared: case, hyphens, underscores and plural -s aside."""
+    words = message.lower().replace("-", " ").replace("_", " ").split()
+    return [w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words]
+
+
 def _same_message(a: str, b: str) -> bool:
-    return " ".join(a.lower().split()) == " ".join(b.lower().split())
+    """Whether two revision messages say the same ("create post table" is "Create posts table")."""
+    return _message_words(a) == _message_words(b)
 
 
 def _target_revision(
@@ -153,12 +171,29 @@ def _head_count_problem(expected: int, heads: list[Revision]) -> str:
         return "There are no revisions yet, so there is no head."
     names = ", ".join(revision_label(h) for h in heads)
     if len(heads) > 1:
-        return (
-            f"There are {len(heads)} heads ({names}), expected {expected}: two revisions have "
-            "the same down_revision, so the chain has forked. Set the newer revision's "
-            "down_revision to the other one's id (or delete the extra file)."
-        )
+        return f"There are {len(heads)} heads, expected {expected}. " + fork_problem(heads)
     return f"There is {len(heads)} head ({names}), expected {expected}."
+
+
+def fork_problem(heads: list[Revision]) -> str:
+    """The fork in words, and the two ways to end it."""
+    ids = [h.revision for h in heads]
+    parents = {p for h in heads for p in h.down_revisions}
+    if not parents:
+        follows = "all start from the base (down_revision = None)"
+    elif len(parents) == 1:
+        follows = f"all follow {next(iter(parents))}"
+    else:
+        follows = "branch off at different revisions"
+    first, *others = heads
+    return (
+        f"The revision chain has forked: {', '.join(revision_label(h) for h in heads)} "
+        f"{follows}, so there are {len(heads)} newest revisions and `migtutor upgrade head` "
+        "cannot choose. Two ways out: if one was meant to follow the other, set its "
+        f'down_revision to the other\'s id (for example down_revision = "{first.revision}" in '
+        f"the file of {others[0].revision}); or keep both and join them with a merge revision: "
+        f'`migtutor merge {" ".join(ids)} -m "merge heads"`.'
+    )
 
 
 def _position_problems(
@@ -171,9 +206,16 @@ def _position_problems(
         if current_ids
         else "<base> (no revision applied yet: its alembic_version table is empty)"
     )
+    unknown = [c for c in current_ids if c not in by_id]
+    if unknown:  # nothing else about the position can be said, or done, until this is fixed
+        return [unknown_revision(unknown)]
     problems = []
     head_ids = sorted(h.revision for h in heads)
-    if check.get("at_head") and (not current_ids or sorted(current_ids) != head_ids):
+    if check.get("at_head") and len(heads) > 1 and "head_count" not in check:
+        problems.append(fork_problem(heads))
+    elif check.get("at_head") and (empty := _empty_pending_heads(heads, current_ids)):
+        problems += empty  # upgrading would record it as applied and do nothing
+    elif check.get("at_head") and (not current_ids or sorted(current_ids) != head_ids):
         newest = ", ".join(revision_label(h) for h in heads) or "none"
         problems.append(
             f"The database is at {where}, but the newest revision is {newest}: it has not been "
@@ -191,6 +233,15 @@ def _position_problems(
             problems.append(
                 f'The database is at {where}; this step expects it at the revision "{message}".'
             )
+    return problems
+
+
+def _empty_pending_heads(heads: list[Revision], current_ids: list[str]) -> list[str]:
+    """What reading the unapplied heads shows, for those whose upgrade() is empty."""
+    problems = []
+    for head in heads:
+        if head.revision not in current_ids:
+            problems += [p for p in static_problems(head) if "upgrade() is empty" in p]
     return problems
 
 

@@ -181,7 +181,8 @@ def _explain_command_error(exc: BaseException) -> MigtutorError:
         text = str(cause)  # Alembic words an ambiguous prefix as "Can't locate": say which ids
     if "MultipleHeads" in kinds or says(text, "multiple_heads"):
         return MigtutorError(
-            f"{_first_line(text)} The revision chain has forked into several heads. Give a "
+            f"{_first_line(text).rstrip('.')}. The revision chain has forked into several "
+            "heads. Give a "
             "revision explicitly (see `migtutor heads`), upgrade to `heads`, or join them with "
             '`migtutor merge heads -m "merge"`, which writes a revision whose down_revision '
             "names both heads."
@@ -197,9 +198,11 @@ def _explain_command_error(exc: BaseException) -> MigtutorError:
                 "own files move to .migtutor/backup/; the database is not touched)."
             )
         return MigtutorError(
-            f"{_first_line(text)}. Check the id with `migtutor history`; a unique prefix of an id "
-            "is enough. If the database names a revision no script knows, `migtutor stamp` can "
-            "point it at a known one."
+            f"{_first_line(text)}. If you typed that id, check it with `migtutor history` (a "
+            "unique prefix is enough). If the database is at it, its revision file was deleted "
+            "or renamed: restore the file (from version control or your editor's history); if "
+            "it is gone for good, point the database at a revision you have, once its tables "
+            "match that one, with `migtutor stamp --purge REV`."
         )
     if says(text, "not_up_to_date"):
         return MigtutorError(
@@ -235,9 +238,26 @@ def _explain_command_error(exc: BaseException) -> MigtutorError:
         )
     if says(text, "relative_too_far"):
         return MigtutorError(
-            f"{_first_line(text)}: there are not that many revisions in that direction. "
-            "`upgrade +N` goes N revisions forward and `downgrade -N` N back from the "
-            "current one (see `migtutor history`)."
+            f"{_first_line(text)}: there are not that many revisions in that direction, or "
+            "the sign points the wrong way. `upgrade +N` goes N revisions forward and "
+            "`downgrade -N` N back from the current one (so `downgrade +1` and `upgrade -1` "
+            "ask for nothing); `migtutor history` shows how far each way goes."
+        )
+    if "Ambiguous walk" in text:
+        return MigtutorError(
+            "The database is at a merge revision, which follows two revisions, so a relative "
+            "step back (`downgrade -1`) cannot tell which way to go. Name where to go "
+            "instead: `migtutor downgrade <id>` with one of the merge's down_revision ids (see "
+            "`migtutor history`) undoes the merge and leaves both branches applied; a branch's "
+            "own revisions then go back one at a time the same way."
+        )
+    if "copy_from" in text:
+        return MigtutorError(
+            "On SQLite a batch operation rebuilds the table and needs its definition, which "
+            "--sql cannot read from a database it does not connect to. Print the SQL for "
+            "PostgreSQL instead (-d postgresql://...), or run the command without --sql; a "
+            "revision may also pass the table to op.batch_alter_table(..., copy_from=sa.Table("
+            "...))."
         )
     said = _first_line(text) if len(text) > 300 else text.strip()
     return MigtutorError(

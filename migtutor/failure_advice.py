@@ -37,3 +37,16 @@ def advice(error: str, file: str) -> str:
         if any(phrase in lowered for phrase in phrases):
             return text
     return f"Fix {file} and run the command again."
+
+
+def unknown_revision(unknown: list[str]) -> str:
+    """The database is at revisions no file defines: what happened and the two ways out."""
+    ids = ", ".join(unknown)
+    return (
+        f"The database is at revision {ids}, which no file in migrations/versions/ defines: "
+        "its file was deleted or renamed (or the database was migrated from another copy of "
+        "the project), so neither `upgrade` nor `downgrade` can start from it. Restore the file "
+        "(from version control or your editor's history); if it is gone for good, point the "
+        "database at a revision you have, once its tables match that one: "
+        "`migtutor stamp --purge REV`."
+    )

@@ -709,9 +709,11 @@ def _check_revision_map(script: ScriptDirectory) -> None:
             files = _files_naming(script, ("down_revision", "depends_on"), {missing})
             raise MigtutorError(
                 f"{' and '.join(files) or 'A revision file'} names {missing!r} as its "
-                "down_revision (or depends_on), but no revision file has that id. Set it to the "
-                "id of the revision it follows (see `migtutor history`), or to None for the "
-                "first revision."
+                "down_revision (or depends_on), but no revision file has that id: that file "
+                "was deleted or renamed, or the id is mistyped. Restore the deleted file (from "
+                "version control or your editor's history); if the id is mistyped, set it to the "
+                "id of the revision it follows (the `revision = ...` line of that file), or to "
+                "None for the first revision."
             ) from None
         except RevisionError as exc:
             illegal = re.search(r"not allowed in revision identifier '(.*)'", str(exc))

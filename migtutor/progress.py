@@ -4,6 +4,9 @@
   with a note saying why (an unreadable file is moved aside; a position past the lessons is reset).
 - `save_progress(workspace, progress)`: written atomically.
 - `advance(progress, lessons)`: the current step done; on to the next step or lesson.
+- `Progress.move_to(lesson, step)`: a new position, its hints hidden again.
+
+`hint_level` is how many layers of the current step's hint `lesson hint` has revealed.
 """
 
 from __future__ import annotations
@@ -30,6 +33,17 @@ class Progress:
     lesson: int = 1
     step: int = 0
     completed: list[int] = field(default_factory=list)
+    hint_level: int = 0
+
+    def move_to(self, lesson: int, step: int) -> None:
+        """Go to a step; its hint starts hidden again."""
+        self.lesson, self.step, self.hint_level = lesson, step, 0
+
+    def done(self, lesson: int, step: int) -> bool:
+        """Whether step `step` (1-based) of lesson `lesson` has been passed."""
+        if lesson in self.completed:
+            return True
+        return lesson == self.lesson and step <= self.step
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -37,6 +51,7 @@ class Progress:
             "lesson": self.lesson,
             "step": self.step,
             "completed": sorted(set(self.completed)),
+            "hint_level": self.hint_level,
         }
 
     def status(self, lesson: Lesson) -> str:
@@ -71,6 +86,7 @@ def load_progress(workspace: Path, lessons: list[Lesson]) -> tuple[Progress, str
             lesson=int(data["lesson"]),
             step=int(data["step"]),
             completed=[int(n) for n in data.get("completed", [])],
+            hint_level=max(0, int(data.get("hint_level", 0))),
         )
     except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         backup = path.with_name(path.name + ".broken")
@@ -111,11 +127,11 @@ def save_progress(workspace: Path, progress: Progress) -> None:
 def advance(progress: Progress, lessons: list[Lesson]) -> None:
     """Record the current step as done; move to the next step or the next lesson."""
     lesson = lessons[progress.lesson - 1]
-    progress.step += 1
+    progress.move_to(progress.lesson, progress.step + 1)
     if progress.step >= len(lesson.steps):
         if lesson.number not in progress.completed:
             progress.completed.append(lesson.number)
         if lesson.number < len(lessons):
-            progress.lesson, progress.step = lesson.number + 1, 0
+            progress.move_to(lesson.number + 1, 0)
         else:
             progress.step = len(lesson.steps)

@@ -131,14 +131,36 @@ def check_failed(lesson: Lesson, step: Step, problems: list[str]) -> None:
     render.line("Fix it, then run `migtutor lesson check` again.")
 
 
-def hint(lesson: Lesson, step: Step) -> None:
-    render.markup(f"[bold]Hint for lesson {lesson.number}, step {step.number}:[/]")
+def operations(names: list[str]) -> None:
+    if names:
+        render.markup(f"[bold]Operations to use:[/] {render.escape(', '.join(names))}")
+
+
+def hint(lesson: Lesson, step: Step, level: int, outlines: list[str], source: str) -> None:
+    """The hint's layers up to `level`: the idea, the operations with arguments, the code."""
+    from migtutor.hints import LEVELS, MAX_LEVEL
+
+    render.markup(
+        f"[bold]Hint for lesson {lesson.number}, step {step.number}[/] "
+        f"(level {level} of {MAX_LEVEL}: {LEVELS[level]}):"
+    )
     render.line(_flat(step.hint))
     if step.mistakes:
         render.markup("\n[bold]Common mistakes:[/]")
         for mistake in step.mistakes:
             render.markup(f"  [yellow]{render.escape(mistake.error)}[/]")
             render.line(f"    {_flat(mistake.explain)}")
+    if level >= 2 and outlines:
+        render.markup("\n[bold]The operations, with their arguments:[/]")
+        for outline in outlines:
+            render.markup(f"  [cyan]{render.escape(outline)}[/]")
+    if level >= 3 and source:
+        render.markup("\n[bold]The code:[/]")
+        code(source)
+    if level < MAX_LEVEL and (outlines or source):
+        render.markup(
+            f"\n[dim]Still stuck? `migtutor lesson hint` again shows {LEVELS[level + 1]}.[/]"
+        )
 
 
 def solution(lesson: Lesson, step: Step, root: Path) -> None:
@@ -153,3 +175,30 @@ def solution(lesson: Lesson, step: Step, root: Path) -> None:
         code(source)
     elif step.code:
         code(step.code)
+
+
+def solution_index(lessons: list[Lesson]) -> None:
+    """Every step's reference: what to run and which file holds the solution."""
+    render.markup(
+        f"[bold green]You finished all {len(lessons)} lessons.[/] The course's reference "
+        "solutions, step by step (`migtutor lesson solution N --step S` shows one):"
+    )
+    for lesson in lessons:
+        render.markup(f"\n[bold]Lesson {lesson.number}: {render.escape(lesson.title)}[/]")
+        for step in lesson.steps:
+            what = step.command.strip() or "(read, then check)"
+            where = f"  ->  {step.solution}" if step.solution else ""
+            render.line(f"  step {step.number}: {what}{where}")
+
+
+def verdict_line(lesson: Lesson, step: Step, passed: bool, problems: list[str], at: str) -> None:
+    """One line per check in `lesson watch`, the problems under it."""
+    if passed:
+        render.markup(f"[dim]{at}[/] lesson {lesson.number}, step {step.number}: [green]passed[/]")
+        return
+    count = f"{len(problems)} unmet expectation{'s' if len(problems) != 1 else ''}"
+    render.markup(
+        f"[dim]{at}[/] lesson {lesson.number}, step {step.number}: [red]not yet[/] ({count})"
+    )
+    for problem in problems:
+        render.console().print(f"  [red]-[/] {render.escape(problem)}", soft_wrap=True)

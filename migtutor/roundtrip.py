@@ -4,6 +4,9 @@
   first (`static_checks`), then runs it up, down and up on a throwaway database, comparing
   snapshots (`migtutor.schema.snapshot`) before and after each step; returns the problems and
   the schema with the revision applied (None when it could not be applied).
+  When the learner's database holds rows, the scratch copy gets the course's sample rows (those
+  that fit its tables) before the revision runs, so a change that cannot cope with existing
+  rows (a NOT NULL column without a default) fails here rather than on the learner's data.
 - `scratch_database(url)`: a temporary empty SQLite file beside the learner's, or on
   PostgreSQL a temporary schema inside the learner's own database (reached through a URL whose
   `search_path` is that schema), removed afterwards. The learner's tables are never touched,
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migtutor.errors import MigtutorError
+from migtutor.failure_advice import advice
 from migtutor.schema import Schema, snapshot
 from migtutor.schema_checks import describe_changes, same_schema
 from migtutor.static_checks import revision_label, static_problems
@@ -44,6 +48,8 @@ def roundtrip(
     label = revision_label(rev)
     parent = rev.down_revisions[0] if len(rev.down_revisions) == 1 else None
     base_target = parent or "base"
+    with_rows = _holds_rows(migrator.connection)
+    seeded: dict[str, int] = {}
     with scratch_database(migrator.database.url) as url:
         scratch = Migrator(migrator.workspace, DatabaseSettings(url, "scratch"), migrator.ini)
         with scratch:
@@ -51,11 +57,17 @@ def roundtrip(
             def run(verb: str, target: str, what: str) -> Schema | None:
                 try:
                     getattr(scratch, verb)(target)
-                except MigtutorError as exc:
-                    problems.append(f"{what} failed on a scratch copy: {_cause(exc)}")
-                    return None
                 except Exception as exc:  # the learner's code may raise anything
-                    problems.append(f"{what} failed on a scratch copy: {_cause(exc)}")
+                    cause = _cause(exc)
+                    text = f"{what} failed on a scratch copy: {cause}"
+                    if seeded:
+                        rows = ", ".join(f"{n} in {table}" for table, n in seeded.items())
+                        text += (
+                            f" The scratch copy holds sample rows ({rows}) because your "
+                            "database holds rows: the same upgrade would fail on your data. "
+                            + advice(cause, Path(rev.path).name)
+                        )
+                    problems.append(text)
                     return None
                 schema = snapshot(scratch.connection, row_counts=False)
                 scratch.connection.rollback()
@@ -66,6 +78,8 @@ def roundtrip(
                 before = run("upgrade", parent, "Upgrading to the revision before yours")
             if before is None:
                 return problems, None
+            if with_rows:
+                seeded = _seed(scratch.connection)
             after = run("upgrade", rev.revision, f"upgrade() of revision {label}")
             if after is None:
                 return problems, None
@@ -86,10 +100,11 @@ def roundtrip(
             if down is None:
                 return problems, after
             if not same_schema(before, down):
-                left = describe_changes(before, down) or ["the schema differs"]
+                left = [_left_over(c) for c in describe_changes(before, down)]
                 problems.append(
-                    f"downgrade() of revision {label} does not undo upgrade(): after it, "
-                    f"{'; '.join(left)} (compared with before the upgrade)."
+                    f"downgrade() of revision {label} does not undo upgrade(): after upgrade() "
+                    "then downgrade(), the schema is not what it was before: "
+                    f"{'; '.join(left or ['it differs'])}."
                 )
             again = run("upgrade", rev.revision, f"Upgrading {label} again after the downgrade")
             if again is not None and not same_schema(after, again):
@@ -98,6 +113,50 @@ def roundtrip(
                     f"{'; '.join(describe_changes(after, again))}."
                 )
     return problems, after
+
+
+def _left_over(change: str) -> str:
+    """A change from before the upgrade to after the downgrade, said as what is left."""
+    for done, left in (
+        (" was created", " is there, though it was not before"),
+        (" was added", " is there, though it was not before"),
+        (" was dropped", " is missing, though it was there before"),
+        (" was altered", " is not as it was before"),
+    ):
+        if change.endswith(done):
+            return change.removesuffix(done) + left
+    return change
+
+
+def _holds_rows(connection: Connection) -> bool:
+    """Whether any of the learner's own tables (not Alembic's or migtutor's) has a row."""
+    from sqlalchemy import inspect, select, table
+
+    try:
+        names = [
+            name
+            for name in inspect(connection).get_table_names()
+            if name != "alembic_version" and not name.startswith("migtutor_")
+        ]
+        return any(
+            connection.execute(select(1).select_from(table(name)).limit(1)).first() is not None
+            for name in names
+        )
+    finally:
+        connection.rollback()
+
+
+def _seed(connection: Connection) -> dict[str, int]:
+    """The course's sample rows that fit the scratch copy's tables ({} when they do not fit)."""
+    from migtutor.reset import seed_data
+
+    try:
+        counts = seed_data(connection)
+        connection.commit()
+    except Exception:  # the learner's tables may not take the course's rows: try without
+        connection.rollback()
+        return {}
+    return {table: n for table, n in counts.items() if n}
 
 
 def _cause(exc: BaseException) -> str:

@@ -184,3 +184,66 @@ def test_lesson_check_names_redo_when_the_revision_ran_while_empty(
     assert f"`migtutor redo {rev}`" in stuck["problems"][0]
     assert run(cli, workspace, database_url, "redo", rev).exit_code == 0
     assert check() == {"lesson": 1, "step": 3, "passed": True, "problems": []}
+
+
+def test_json_output_carries_the_applied_revision_warnings(
+    cli, workspace: Path, database_url: str
+) -> None:
+    created = run(cli, workspace, database_url, "--json", "revision", "-m", "create posts table")
+    rev, path = created.json()["revision"], Path(created.json()["path"])
+    early = run(cli, workspace, database_url, "--json", "upgrade", "head")
+    assert early.exit_code == 0, early.output
+    assert any("has an empty upgrade()" in w for w in early.json()["warnings"])
+    fill_in(path)
+    current = run(cli, workspace, database_url, "--json", "current").json()
+    assert len(current["warnings"]) == 1 and f"`migtutor redo {rev}`" in current["warnings"][0]
+    again = run(cli, workspace, database_url, "--json", "upgrade", "head").json()
+    assert any("applied while its upgrade() was empty" in w for w in again["warnings"])
+    assert run(cli, workspace, database_url, "redo", rev).exit_code == 0
+    assert run(cli, workspace, database_url, "--json", "current").json()["warnings"] == []
+
+
+def test_redo_rev_refuses_a_revision_not_applied_or_a_merge(
+    cli, workspace: Path, database_url: str
+) -> None:
+    from revision_files import write_revision
+
+    write_revision(workspace, "a1", None, 'op.create_table("a", sa.Column("id", sa.Integer()))',
+                   'op.drop_table("a")')  # fmt: skip
+    write_revision(workspace, "b1", None, 'op.create_table("b", sa.Column("id", sa.Integer()))',
+                   'op.drop_table("b")')  # fmt: skip
+    assert run(cli, workspace, database_url, "merge", "a1", "b1", "--rev-id", "m1").exit_code == 0
+    assert run(cli, workspace, database_url, "upgrade", "a1").exit_code == 0
+    missing = run(cli, workspace, database_url, "redo", "b1")
+    assert missing.exit_code == 1 and "b1 is not applied" in missing.stderr
+    assert "`migtutor upgrade b1`" in missing.stderr
+    assert run(cli, workspace, database_url, "upgrade", "heads").exit_code == 0
+    merge = run(cli, workspace, database_url, "redo", "m1")
+    assert merge.exit_code == 1 and "merges several revisions" in merge.stderr
+    assert "Traceback" not in merge.output + missing.output
+    assert tables(database_url) >= {"a", "b"}
+
+
+def test_stamp_forgets_what_the_database_no_longer_claims(
+    cli, workspace: Path, database_url: str
+) -> None:
+    created = run(cli, workspace, database_url, "--json", "revision", "-m", "create posts table")
+    rev, path = created.json()["revision"], Path(created.json()["path"])
+    fill_in(path)
+    assert run(cli, workspace, database_url, "upgrade", "head").exit_code == 0
+
+    def recorded() -> list[str]:
+        engine = sa.create_engine(database_url)
+        try:
+            with engine.connect() as connection:
+                return [r[0] for r in connection.execute(sa.text(
+                    "SELECT revision FROM migtutor_applied"))]  # fmt: skip
+        finally:
+            engine.dispose()
+
+    assert recorded() == [rev]
+    assert run(cli, workspace, database_url, "stamp", "base").exit_code == 0
+    assert recorded() == []
+    # Edited while stamped away: nothing compares it with the old record.
+    path.write_text(path.read_text().replace('"posts"', '"articles"'), encoding="utf-8")
+    assert "Warning" not in run(cli, workspace, database_url, "current").stderr

@@ -233,7 +233,7 @@ WRONG_WAY = [
     (("upgrade", "base"), ("base is below the current revision (b2)", "downgrade")),
     (("upgrade", "-1"), ("Relative revision", "not that many")),
     (("upgrade", "+5"), ("Relative revision", "not that many")),
-    (("downgrade", "+1"), ("Relative revision", "not that many")),
+    (("downgrade", "+1"), ("Relative revision", "`downgrade +1` and `upgrade -1` ask for nothing")),
     (("downgrade", "-5"), ("Relative revision", "not that many")),
 ]
 

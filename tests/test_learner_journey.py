@@ -278,7 +278,11 @@ def test_learner_follows_the_course(cli, workspace, learner_url):
 
     # Tidying up, the learner moves Vote back out of models.py before autogenerating:
     models.write_text(original_models, encoding="utf-8")
-    empty = me.revision("auto vote", autogenerate=True)
+    refused = me.run("revision", "--autogenerate", "-m", "auto vote", expect=1)
+    assert "found no difference" in refused.stderr and "was not kept" in refused.stderr
+    assert not list((workspace / "migrations" / "versions").glob("*auto_vote*"))
+    kept = me.run("--json", "revision", "--autogenerate", "--keep-empty", "-m", "auto vote")
+    empty = Path(kept.json()["path"])
     me.fails(5, 2, "upgrade() is empty", "Autogenerate wrote an empty revision")
     empty.unlink()
     models.write_text(original_models + VOTE_MODEL, encoding="utf-8")

@@ -61,25 +61,31 @@ class State:
         return describe(database.url)
 
 
-def warn_about_applied(migrator: Migrator, current: list[str] | None = None) -> None:
-    """On stderr: each applied revision whose file changed since it ran, and the fix."""
+def warn_about_applied(migrator: Migrator, current: list[str] | None = None) -> list[str]:
+    """On stderr: each applied revision whose file changed since it ran, and the fix. Returns
+    the warnings, for the `warnings` field of a command's --json."""
     try:
         drift = migrator.applied_drift(current)
     except Exception:  # noqa: BLE001  (an unreachable database: the command says so itself)
-        return
+        return []
     for found in drift:
         render.warning(found.message)
+    return [found.message for found in drift]
 
 
-def warn_about_empty(migrator: Migrator, target: str) -> None:
-    """On stderr, before `upgrade`: each revision it would apply whose upgrade() does nothing."""
+def warn_about_empty(migrator: Migrator, target: str) -> list[str]:
+    """On stderr, before `upgrade`: each revision it would apply whose upgrade() does nothing.
+    Returns the warnings."""
+    warnings = []
     for revision in migrator.empty_pending(target):
-        render.warning(
+        warnings.append(
             f"Revision {revision.revision} ({revision.title}) has an empty upgrade(): applying "
             "it changes nothing but still records it as applied, so `upgrade` will not run it "
             "again once you fill it in. Write its operations first; if it is applied already, "
             f"`migtutor redo {revision.revision}` re-applies it after you have."
         )
+        render.warning(warnings[-1])
+    return warnings
 
 
 def state(ctx: typer.Context) -> State:

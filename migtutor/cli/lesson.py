@@ -7,6 +7,7 @@ start fast.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -148,6 +149,17 @@ def show(
     else:
         index = 0
     render_lessons.step_page(lesson, lesson.steps[index], len(lessons))
+    _operations(lesson.steps[index])
+
+
+def _operations(step: Step) -> None:
+    """The operations a step's code uses: the middle layer between the idea and the code."""
+    from migtutor import render_lessons
+    from migtutor.course_files import solution_root
+    from migtutor.hints import operations, step_code
+
+    root = solution_root(step.solution) if step.solution else None
+    render_lessons.operations(operations(step_code(step, root)))
 
 
 @lesson_app.command()
@@ -199,29 +211,173 @@ def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
 
 @lesson_app.command()
+def watch(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="Check once, print the verdict, stop.")
+    ] = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=0, help="Stop after this many seconds (default: never)."),
+    ] = None,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.02, help="Seconds between looks at the files.")
+    ] = 0.1,
+    json_output: JsonOption = False,
+) -> None:
+    """Re-check the step you are on each time a revision file, the models or the database
+    change; move on when it passes. Stops when the lesson ends, or with Ctrl-C."""
+    import sys
+    import time
+
+    from migtutor import render, render_lessons
+    from migtutor.checks import evaluate
+    from migtutor.progress import advance
+    from migtutor.watch import Watcher
+
+    st = _state(ctx)
+    workspace = _require_workspace(ctx)
+    database = st.database
+    watcher = Watcher(workspace, database.url)
+    in_place = sys.stdout.isatty() and not st.json
+    deadline = None if timeout is None else time.monotonic() + timeout
+    if not (st.json or once):
+        render.note(
+            f"Watching {watcher.versions}, {workspace / 'app'} and the database: every change "
+            "runs `lesson check` again. Ctrl-C stops."
+        )
+    passed = False
+    while True:
+        lessons, progress = _course(ctx)  # re-read: another terminal may have moved on
+        lesson, step = _current(lessons, progress)
+        if step is None:
+            if not st.json:
+                render_lessons.finished(lessons)
+            return
+        started = time.monotonic()
+        result = evaluate(step, workspace, database)
+        passed = result.passed
+        if passed:
+            advance(progress, lessons)
+        _save(ctx, progress, checked=(lesson.number, step.number, passed))
+        seconds = time.monotonic() - started
+        if st.json:
+            sys.stdout.write(
+                json.dumps(
+                    {
+                        "lesson": lesson.number,
+                        "step": step.number,
+                        "passed": passed,
+                        "problems": result.problems,
+                        "seconds": round(seconds, 3),
+                    }
+                )
+                + "\n"
+            )
+            sys.stdout.flush()
+        else:
+            if in_place:
+                render.console().clear()
+                render_lessons.step_page(lesson, step, len(lessons))
+                render.line()
+            at = time.strftime("%H:%M:%S")
+            render_lessons.verdict_line(lesson, step, passed, result.problems, at)
+            sys.stdout.flush()
+        next_lesson, next_step = _current(lessons, progress)
+        if once:
+            break
+        if passed and (next_lesson is not lesson or next_step is None):
+            if not st.json:
+                render_lessons.lesson_completed(lesson)
+            return
+        if passed and next_step is not None and not st.json:
+            if in_place:  # the page of the step to do now, the verdict of the last one
+                render.console().clear()
+                render_lessons.step_page(next_lesson, next_step, len(lessons))
+                render.line()
+                render_lessons.verdict_line(lesson, step, passed, result.problems, at)
+            render.markup(
+                f"Next: lesson {next_lesson.number}, step {next_step.number}"
+                " (`migtutor lesson show`). Watching for your next change."
+            )
+            sys.stdout.flush()
+        if watcher.wait(watcher.stamp(), interval, deadline) is None:
+            break
+        time.sleep(min(interval, 0.05))  # let an editor finish writing the file
+    if not passed:
+        raise typer.Exit(1)
+
+
+@lesson_app.command()
 def hint(ctx: typer.Context) -> None:
-    """A hint for the step you are on, and its common mistakes."""
+    """A hint for the step you are on; each time you ask it reveals more: the idea, then the
+    operations with their arguments, then the code."""
     from migtutor import render_lessons
+    from migtutor.course_files import solution_root
+    from migtutor.hints import MAX_LEVEL, operation_outlines, step_code
+    from migtutor.progress import save_progress
 
     lessons, progress = _course(ctx)
     lesson, step = _current(lessons, progress)
     if step is None:
         render_lessons.finished(lessons)
         return
-    render_lessons.hint(lesson, step)
+    source = step_code(step, solution_root(step.solution) if step.solution else None)
+    outlines = operation_outlines(source)
+    deepest = MAX_LEVEL if source else 1
+    progress.hint_level = min(progress.hint_level + 1, deepest)
+    # Kept in the file only: a hint needs no database.
+    save_progress(_require_workspace(ctx), progress)
+    render_lessons.hint(lesson, step, progress.hint_level, outlines, source)
 
 
 @lesson_app.command()
-def solution(ctx: typer.Context) -> None:
-    """The reference solution of the step you are on (try it yourself first)."""
+def solution(
+    ctx: typer.Context,
+    number: Annotated[
+        int | None,
+        typer.Argument(
+            help="Lesson number (default: the one you are on).", autocompletion=complete_lessons
+        ),
+    ] = None,
+    step_number: Annotated[
+        int | None, typer.Option("--step", "-s", help="Step number (default: the current one).")
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Show it without asking, before you pass the step.")
+    ] = False,
+) -> None:
+    """The reference solution of a step; asks first (on a terminal) until you have passed it.
+
+    After the last lesson, lists every step's reference solution.
+    """
+    import sys
+
     from migtutor import render_lessons
     from migtutor.course_files import solution_root
 
     lessons, progress = _course(ctx)
-    lesson, step = _current(lessons, progress)
-    if step is None:
-        render_lessons.finished(lessons)
-        return
+    if number is None and step_number is None:
+        lesson, step = _current(lessons, progress)
+        if step is None:
+            render_lessons.solution_index(lessons)
+            return
+    else:
+        lesson = _pick(lessons, number or progress.lesson)
+        index = (step_number or 1) - 1
+        if not 0 <= index < len(lesson.steps):
+            raise MigtutorError(
+                f"Lesson {lesson.number} has steps 1 to {len(lesson.steps)}, not {step_number}."
+            )
+        step = lesson.steps[index]
+    passed = progress.done(lesson.number, step.number)
+    if not (passed or yes) and sys.stdin.isatty():
+        question = (
+            f"You have not passed lesson {lesson.number}, step {step.number} yet "
+            "(`migtutor lesson hint` reveals it a layer at a time). Show the solution?"
+        )
+        if not typer.confirm(question, default=False, err=True):
+            raise typer.Exit(1)
     render_lessons.solution(lesson, step, solution_root(step.solution))
 
 
@@ -237,7 +393,7 @@ def goto(
 
     lessons, progress = _course(ctx)
     lesson = _pick(lessons, number)
-    progress.lesson, progress.step = lesson.number, 0
+    progress.move_to(lesson.number, 0)
     _save(ctx, progress)
     render.markup(f"[green]Now at lesson {lesson.number}:[/] {render.escape(lesson.title)}\n")
     render_lessons.step_page(lesson, lesson.steps[0], len(lessons))
@@ -259,7 +415,7 @@ def reset(
 
     lessons, progress = _course(ctx)
     lesson = _pick(lessons, number or progress.lesson)
-    progress.lesson, progress.step = lesson.number, 0
+    progress.move_to(lesson.number, 0)
     progress.completed = [n for n in progress.completed if n != lesson.number]
     _save(ctx, progress)
     render.markup(
