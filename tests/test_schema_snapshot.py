@@ -154,9 +154,7 @@ def test_a_snapshot_is_one_query_however_many_tables(database_url: str) -> None:
         for number in range(12):
             connection.exec_driver_sql(f"CREATE TABLE t{number} (id INTEGER PRIMARY KEY)")
         connection.commit()
-        event.listen(
-            connection, "before_cursor_execute", lambda *args: statements.append(args[2])
-        )
+        event.listen(connection, "before_cursor_execute", lambda *args: statements.append(args[2]))
         found = snapshot(connection, row_counts=False)
         assert len(found.tables) == 12 and len(statements) == 1
         found = snapshot(connection)
