@@ -12,9 +12,11 @@ Public API (SQLAlchemy is imported inside the functions, never at import time):
   ``schema=NAME`` reads that schema instead of the default one (and no other schemas).
   Tables whose names start with ``migtutor_`` are migtutor's own records (lesson progress,
   applied revisions): never part of a snapshot.
-- ``diff(before, after) -> list[Change]``: tables and columns added or removed, columns whose
-  type, nullability or default changed, constraints and indexes added or dropped; views,
-  sequences and other schemas added, removed or (a view's definition) changed.
+- ``diff(before, after, *, strict=True) -> list[Change]``: tables and columns added or removed,
+  columns whose type, nullability or default changed, constraints and indexes added or
+  dropped; views, sequences and other schemas added, removed or (a view's definition)
+  changed. ``strict=False`` is the comparison of a revision's round trip (lesson checks): type
+  families and nullability, keys and unique sets, constraint names aside; see `diff`.
 - Lesson checks also read ``Column.family`` (integer, string, timestamp, boolean, numeric,
   date, or the type's own name), ``Column.generic_type`` (the type as SQLAlchemy prints it
   without a dialect), ``Column.timezone`` and ``Index.expression`` (an indexed expression, not
@@ -574,10 +576,18 @@ def _sqlite_foreign_keys(
 # -- comparing -----------------------------------------------------------------------------------
 
 
-def diff(before: Schema, after: Schema) -> list[Change]:
-    """What changed from `before` to `after`: tables first, then their parts, in name order."""
+def diff(before: Schema, after: Schema, *, strict: bool = True) -> list[Change]:
+    """What changed from `before` to `after`: tables first, then their parts, in name order.
+
+    `strict=False` compares as a revision's round trip is judged: Alembic's version table,
+    exact types, defaults, constraint names, plain indexes, views, sequences and other schemas
+    aside; a column by its type family and nullability; a unique index on columns counts as a
+    unique constraint.
+    """
     changes: list[Change] = []
     for name in sorted(set(before.tables) | set(after.tables)):
+        if not strict and name == VERSION_TABLE:
+            continue
         old, new = before.tables.get(name), after.tables.get(name)
         if old is None and new is not None:
             columns = ", ".join(new.column_names)
@@ -586,8 +596,9 @@ def diff(before: Schema, after: Schema) -> list[Change]:
             columns = ", ".join(old.column_names)
             changes.append(Change("remove", "table", name, detail=f"({columns})"))
         elif old is not None and new is not None:
-            changes.extend(_table_changes(old, new))
-    changes.extend(_object_changes(before, after))
+            changes.extend(_table_changes(old, new, strict))
+    if strict:
+        changes.extend(_object_changes(before, after))
     return changes
 
 
@@ -615,20 +626,24 @@ def _object_changes(before: Schema, after: Schema) -> list[Change]:
     return changes
 
 
-def _table_changes(old: Table, new: Table) -> list[Change]:
+def _table_changes(old: Table, new: Table, strict: bool = True) -> list[Change]:
     changes: list[Change] = []
     name = old.name
+    column_signature = _column_signature if strict else _column_kind
     for column in new.columns:
         previous = old.column(column.name)
         if previous is None:
             changes.append(Change("add", "column", name, column.name, column.describe()))
-        elif _column_signature(previous) != _column_signature(column):
+        elif column_signature(previous) != column_signature(column):
             detail = f"{previous.describe()} -> {column.describe()}"
             changes.append(Change("modify", "column", name, column.name, detail))
     for column in old.columns:
         if new.column(column.name) is None:
             changes.append(Change("remove", "column", name, column.name, column.describe()))
-    if old.primary_key != new.primary_key:
+    old_key, new_key = old.primary_key, new.primary_key
+    if not strict:
+        old_key, new_key = tuple(sorted(old_key)), tuple(sorted(new_key))
+    if old_key != new_key:
         if old.primary_key:
             changes.append(
                 Change("remove", "primary_key", name, old.primary_key_name, _cols(old.primary_key))
@@ -637,18 +652,25 @@ def _table_changes(old: Table, new: Table) -> list[Change]:
             changes.append(
                 Change("add", "primary_key", name, new.primary_key_name, _cols(new.primary_key))
             )
-    for kind, olds, news in (
+    parts: tuple[tuple[str, list[Any], list[Any]], ...] = (
         ("unique", old.unique, new.unique),
         ("foreign_key", old.foreign_keys, new.foreign_keys),
         ("index", old.indexes, new.indexes),
-    ):
-        old_keys = {_signature(item): item for item in olds}
-        new_keys = {_signature(item): item for item in news}
-        for signature, item in old_keys.items():
-            if signature not in new_keys:
+    )
+    if not strict:
+        parts = (
+            ("unique", _unique_sets(old), _unique_sets(new)),
+            ("foreign_key", old.foreign_keys, new.foreign_keys),
+        )
+    signature = _signature if strict else _loose_signature
+    for kind, olds, news in parts:
+        old_keys = {signature(item): item for item in olds}
+        new_keys = {signature(item): item for item in news}
+        for key, item in old_keys.items():
+            if key not in new_keys:
                 changes.append(Change("remove", kind, name, item.name, item.describe()))
-        for signature, item in new_keys.items():
-            if signature not in old_keys:
+        for key, item in new_keys.items():
+            if key not in old_keys:
                 changes.append(Change("add", kind, name, item.name, item.describe()))
     return changes
 
@@ -661,12 +683,32 @@ def _column_signature(column: Column) -> tuple[Any, ...]:
     return (column.type, column.nullable, column.default)
 
 
+def _column_kind(column: Column) -> tuple[Any, ...]:
+    return (column.family, column.nullable)
+
+
 def _signature(item: Any) -> tuple[Any, ...]:
     if isinstance(item, ForeignKey):
         return (item.columns, item.referred_table, item.referred_columns, item.ondelete)
     if isinstance(item, Index):
         return (item.columns, item.unique)
     return (item.columns,)
+
+
+def _loose_signature(item: Any) -> tuple[Any, ...]:
+    if isinstance(item, ForeignKey):
+        ondelete = (item.ondelete or "").upper() or None
+        return (item.columns, item.referred_table, item.referred_columns, ondelete)
+    return (tuple(sorted(item.columns)),)
+
+
+def _unique_sets(table: Table) -> list[UniqueConstraint]:
+    """What makes columns unique: constraints, and unique indexes on plain columns."""
+    found = {tuple(sorted(u.columns)): u for u in table.unique}
+    for ix in table.indexes:
+        if ix.unique and not ix.expression:
+            found.setdefault(tuple(sorted(ix.columns)), UniqueConstraint(ix.name, ix.columns))
+    return [found[key] for key in sorted(found)]
 
 
 def dropped(before: Schema, after: Schema) -> list[tuple[str, str | None]]:
