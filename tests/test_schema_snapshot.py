@@ -160,3 +160,32 @@ def test_a_snapshot_is_one_query_however_many_tables(database_url: str) -> None:
         found = snapshot(connection)
         assert found.tables["t11"].row_count == 0 and len(statements) == 3
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_move_reads_the_schema_once_before_and_once_after(
+    cli, course_workspace: Path, backend: str, request: pytest.FixtureRequest, monkeypatch
+) -> None:
+    import migtutor.schema
+
+    url = (
+        f"sqlite:///{course_workspace / 'app.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    monkeypatch.chdir(course_workspace)
+    reads: list[bool] = []
+    real = migtutor.schema.snapshot
+
+    def counted(connection, **options):
+        reads.append(options.get("row_counts", True))
+        return real(connection, **options)
+
+    monkeypatch.setattr(migtutor.schema, "snapshot", counted)
+    for command in (["upgrade", "head"], ["downgrade", "base", "--yes"]):
+        reads.clear()
+        result = cli("-d", url, *command)
+        assert result.exit_code == 0, result.output
+        assert "+ table votes" in result.stdout or "- table votes" in result.stdout
+        # Five revisions, two readings: the one before serves the data-loss guard too.
+        assert reads == [True, False]
