@@ -9,7 +9,9 @@ its own transaction, in a session of a throwaway member of the student's role (s
 student planted runs with the administrator's rights), several databases at a time; and the
 whole `migtutor class reset --yes` command as a process (interpreter start included); then
 the whole `migtutor class status` command (every database compared, whole, with the reference
-state of its lesson) as a process.
+state of its lesson) as a process. Beside them, unless --no-shell, one run of the shell loop an
+instructor would write without migtutor (dropdb, createdb, the plain `alembic upgrade` of the
+course's reference revisions, student after student), in the same run.
 Medians of --runs runs are printed (min and max too). The class is dropped at the end.
 """
 
@@ -36,11 +38,40 @@ SERVER = os.environ.get(
 )
 
 
+def shell_loop(students: list[str], spec: str) -> float:
+    """What an instructor would script without migtutor: dropdb, createdb and the plain
+    `alembic upgrade` of the course's reference revisions, one student after another."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(SERVER)
+    revision = parse_target(spec).revision or "base"
+    connection = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username]
+    alembic = str(Path(sys.executable).with_name("alembic"))
+    begin = time.perf_counter()
+    for student in students:
+        name = f"mtshell_{student}"
+        subprocess.run(
+            ["dropdb", *connection, "--if-exists", name], check=True, stderr=subprocess.DEVNULL
+        )
+        subprocess.run(["createdb", *connection, name], check=True)
+        env = {**os.environ, "DATABASE_URL": url.set(database=name).render_as_string(False)}
+        subprocess.run(
+            [alembic, "-c", str(REPO / "alembic.ini"), "upgrade", revision],
+            check=True, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+    seconds = time.perf_counter() - begin
+    for student in students:
+        subprocess.run(["dropdb", *connection, "--if-exists", f"mtshell_{student}"], check=True)
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--targets", default="lesson:3,head")
+    parser.add_argument("--workers", default="1,4,8", help="in-place resets with these pools")
+    parser.add_argument("--no-shell", action="store_true", help="skip the shell-loop baseline")
     args = parser.parse_args()
 
     database = DatabaseSettings(SERVER, "bench")
@@ -55,7 +86,11 @@ def main() -> None:
         print(f"class create: {time.perf_counter() - started:.2f} s")
         for spec in args.targets.split(","):
             target = parse_target(spec)
-            for workers in (1, 4, 8):
+            if not args.no_shell:
+                times = [shell_loop(students, spec)]
+                rows.append((spec, "shell loop (1 run)", times))
+                print(f"  {spec:<9} {'shell loop (1 run)':<22} {times[0]:6.2f} s")
+            for workers in [int(w) for w in args.workers.split(",") if w]:
                 classroom.WORKERS = workers
                 times = []
                 for _ in range(args.runs):

@@ -160,13 +160,14 @@ class OwnerLogins:
         import sqlalchemy as sa
 
         helpers = {database: HELPER_PREFIX + secrets.token_hex(8) for database, _ in pairs}
+        expiry = self._expiry()
         statements = []
         for database, owner in pairs:
             helper = quote(self.admin, helpers[database])
             statements.append(
                 f"CREATE ROLE {helper} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT "
                 f"CONNECTION LIMIT 3 PASSWORD '{self._scram()}' "
-                f"VALID UNTIL '{self._expiry()}' IN ROLE {quote(self.admin, owner)}"
+                f"VALID UNTIL '{expiry}' IN ROLE {quote(self.admin, owner)}"
             )
             statements.append(f"COMMENT ON ROLE {helper} IS '{HELPER_COMMENT}'")
         try:
@@ -222,6 +223,16 @@ class OwnerLogins:
     def close(self) -> None:
         import sqlalchemy as sa
 
+        if not self.made:
+            return
+        names = ", ".join(quote(self.admin, helper) for helper in self.made)
+        try:
+            # All at once (one round trip); if one cannot go, each on its own below.
+            self.admin.execute(sa.text(f"DROP ROLE IF EXISTS {names}"))
+            self.made.clear()
+            return
+        except sa.exc.DBAPIError:
+            pass
         for helper, owner in list(self.made.items()):
             quoted = quote(self.admin, helper)
             try:

@@ -218,11 +218,67 @@ def _quote(connection: Connection, name: str) -> str:
     return quote(connection, name)
 
 
-def inventory(connection: Connection, all_objects: bool = False) -> Inventory:
-    """Tables (with row counts), the recorded revision, and what reset would remove."""
+# What is there, in one query: tables and views as SQLAlchemy's Inspector lists them (visible
+# on the search path, pg_catalog aside), sequences, enum types with the tables using them, and
+# whether alembic_version has the column Alembic reads.
+_POSTGRES_INVENTORY = """
+SELECT json_build_object(
+'tables', (SELECT json_agg(c.relname ORDER BY c.relname) FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
+    AND pg_catalog.pg_table_is_visible(c.oid) AND n.nspname <> 'pg_catalog'),
+'views', (SELECT json_agg(c.relname ORDER BY c.relname) FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'v' AND c.relpersistence <> 't'
+    AND pg_catalog.pg_table_is_visible(c.oid) AND n.nspname <> 'pg_catalog'),
+'sequences', (SELECT json_agg(c.relname ORDER BY c.relname) FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'S' AND pg_catalog.pg_table_is_visible(c.oid)
+    AND n.nspname <> 'pg_catalog'),
+'types', (SELECT json_agg(json_build_array(t.typname, ARRAY(
+        SELECT DISTINCT c.relname FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        WHERE a.atttypid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
+        AND c.relkind IN ('r', 'p'))) ORDER BY t.typname)
+    FROM pg_catalog.pg_type t WHERE t.typtype = 'e' AND pg_catalog.pg_type_is_visible(t.oid)),
+'version_num', EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
+    WHERE attrelid = pg_catalog.to_regclass('alembic_version') AND attname = 'version_num'
+    AND NOT attisdropped)
+)
+"""
+_SQLITE_INVENTORY = """
+SELECT type, name, NULL FROM sqlite_master
+WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite~_%' ESCAPE '~'
+UNION ALL
+SELECT 'column', 'alembic_version', name FROM pragma_table_info('alembic_version')
+WHERE name = 'version_num'
+"""
+
+
+def _catalog(connection: Connection) -> dict[str, Any]:
+    if connection.dialect.name == "postgresql":
+        import sqlalchemy as sa
+
+        found = connection.execute(sa.text(_POSTGRES_INVENTORY)).scalar_one()
+        return {key: value or [] for key, value in found.items()}
+    rows = connection.exec_driver_sql(_SQLITE_INVENTORY).all()
+    return {
+        "tables": sorted(name for kind, name, _ in rows if kind == "table"),
+        "views": sorted(name for kind, name, _ in rows if kind == "view"),
+        "sequences": [],
+        "types": [],
+        "version_num": any(kind == "column" for kind, _, _ in rows),
+    }
+
+
+def inventory(
+    connection: Connection, all_objects: bool = False, *, row_counts: bool = True
+) -> Inventory:
+    """Tables (with row counts, unless `row_counts=False`), the recorded revision, and what
+    reset would remove."""
     import sqlalchemy as sa
 
-    inspector = sa.inspect(connection)
+    found = _catalog(connection)
     # Alembic's batch mode on SQLite copies a table through `_alembic_tmp_<table>`; a revision
     # that failed mid-copy can leave one behind.
     owned_names = {
@@ -232,41 +288,28 @@ def inventory(connection: Connection, all_objects: bool = False) -> Inventory:
         *(f"_alembic_tmp_{t}" for t in course_tables()),
     }
     result = Inventory(all_objects=all_objects)
-    for name in sorted(inspector.get_table_names()):
+    for name in found["tables"]:
         if name == PROGRESS_TABLE:
             continue  # the learner's recorded progress outlives a reset, even with --all
-        rows = _count(connection, name)
+        rows = _count(connection, name) if row_counts else None
         result.tables.append(TableInfo(name, rows, all_objects or name in owned_names))
-    if VERSION_TABLE in {t.name for t in result.tables}:
-        columns = {c["name"] for c in inspector.get_columns(VERSION_TABLE)}
-        if "version_num" in columns:
-            rows = connection.execute(
-                sa.text(f"SELECT version_num FROM {_quote(connection, VERSION_TABLE)}")
-            )
-            result.current = sorted(str(row[0]) for row in rows)
-    # A view standing where a course table should be goes too (DROP TABLE would fail on it).
-    result.views = sorted(
-        name for name in inspector.get_view_names() if all_objects or name in owned_names
-    )
-    if connection.dialect.name == "postgresql":
-        removed_tables = [t.name for t in result.removed]
-        sequences = inspector.get_sequence_names()
-        result.sequences = sorted(
-            name
-            for name in sequences
-            if all_objects
-            or any(name.startswith(f"{t}_") and name.endswith("_seq") for t in course_tables())
+    if VERSION_TABLE in found["tables"] and found["version_num"]:
+        rows = connection.execute(
+            sa.text(f"SELECT version_num FROM {_quote(connection, VERSION_TABLE)}")
         )
-        enums = {enum["name"] for enum in inspector.get_enums()}
-        if not all_objects:
-            used: set[str] = set()
-            for table in removed_tables:
-                for column in inspector.get_columns(table):
-                    name = getattr(column["type"], "name", None)
-                    if name in enums:
-                        used.add(name)
-            enums = used
-        result.types = sorted(enums)
+        result.current = sorted(str(row[0]) for row in rows)
+    # A view standing where a course table should be goes too (DROP TABLE would fail on it).
+    result.views = [name for name in found["views"] if all_objects or name in owned_names]
+    result.sequences = [
+        name
+        for name in found["sequences"]
+        if all_objects
+        or any(name.startswith(f"{t}_") and name.endswith("_seq") for t in course_tables())
+    ]
+    removed = {t.name for t in result.removed}
+    result.types = [
+        name for name, users in found["types"] if all_objects or removed.intersection(users)
+    ]
     return result
 
 
@@ -351,12 +394,14 @@ def rebuild(
     all_objects: bool = False,
     url: str,
     script: str | None = None,
+    row_counts: bool = True,
 ) -> tuple[Inventory, list[Applied], dict[str, int]]:
     """Drop the course's objects and run the reference revisions to `target`, on `connection`.
 
     The caller owns the transaction (it must be open): nothing is committed here. With
     `script` (from `upgrade_sql`), that SQL is run instead of Alembic: no Alembic state is
-    involved, so several threads can rebuild several databases at once.
+    involved, so several threads can rebuild several databases at once. `row_counts=False`:
+    the inventory returned does not count the rows of what it removes.
     """
     from alembic import command
 
@@ -370,7 +415,7 @@ def rebuild(
         from migtutor.migrate import LOCK_KEY
 
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    found = inventory(connection, all_objects)
+    found = inventory(connection, all_objects, row_counts=row_counts)
     _drop(connection, found)
     applied: list[Applied] = []
 

@@ -12,9 +12,11 @@ Public API (SQLAlchemy is imported inside the functions, never at import time):
   ``schema=NAME`` reads that schema instead of the default one (and no other schemas).
   Tables whose names start with ``migtutor_`` are migtutor's own records (lesson progress,
   applied revisions): never part of a snapshot.
-- ``diff(before, after) -> list[Change]``: tables and columns added or removed, columns whose
-  type, nullability or default changed, constraints and indexes added or dropped; views,
-  sequences and other schemas added, removed or (a view's definition) changed.
+- ``diff(before, after, *, strict=True) -> list[Change]``: tables and columns added or removed,
+  columns whose type, nullability or default changed, constraints and indexes added or
+  dropped; views, sequences and other schemas added, removed or (a view's definition)
+  changed. ``strict=False`` is the comparison of a revision's round trip (lesson checks): type
+  families and nullability, keys and unique sets, constraint names aside; see `diff`.
 - Lesson checks also read ``Column.family`` (integer, string, timestamp, boolean, numeric,
   date, or the type's own name), ``Column.generic_type`` (the type as SQLAlchemy prints it
   without a dialect), ``Column.timezone`` and ``Index.expression`` (an indexed expression, not
@@ -29,7 +31,8 @@ SQLite's batch mode rebuilds tables, and an unnamed constraint has no stable nam
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 VERSION_TABLE = "alembic_version"
@@ -199,20 +202,6 @@ def count_values(connection: Any, table: str, columns: list[str]) -> tuple[int, 
     return int(row[0]), {column: int(value) for column, value in values}
 
 
-def _type_name(column_type: Any, dialect: Any) -> str:
-    try:
-        return str(column_type.compile(dialect=dialect))
-    except Exception:  # a type the dialect cannot render: its class name is still useful
-        return type(column_type).__name__.upper()
-
-
-def _generic_name(column_type: Any) -> str:
-    try:
-        return str(column_type)
-    except Exception:  # as _type_name: the class name is still useful
-        return type(column_type).__name__.upper()
-
-
 def _type_family(column_type: Any, generic_name: str) -> str:
     import sqlalchemy as sa
 
@@ -229,150 +218,376 @@ def _type_family(column_type: Any, generic_name: str) -> str:
     return generic_name.lower()
 
 
-def _column(col: dict[str, Any], dialect: Any, pk_columns: tuple[str, ...]) -> Column:
-    generic = _generic_name(col["type"])
+def _printed(column_type: Any, dialect: Any | None) -> str:
+    try:
+        return str(column_type.compile(dialect=dialect) if dialect else column_type)
+    except Exception:  # a type that cannot be rendered: its class name is still useful
+        return type(column_type).__name__.upper()
+
+
+def _column(
+    name: str, column_type: Any, nullable: bool, default: Any, dialect: Any, pk: tuple[str, ...]
+) -> Column:
+    generic = _printed(column_type, None)
     return Column(
-        name=col["name"],
-        type=_type_name(col["type"], dialect),
-        nullable=bool(col.get("nullable", True)),
-        default=None if col.get("default") is None else str(col["default"]),
-        primary_key=col["name"] in pk_columns,
-        family=_type_family(col["type"], generic),
+        name=name,
+        type=_printed(column_type, dialect),
+        nullable=nullable,
+        default=None if default is None else str(default),
+        primary_key=name in pk,
+        family=_type_family(column_type, generic),
         generic_type=generic,
-        timezone=getattr(col["type"], "timezone", None),
+        timezone=getattr(column_type, "timezone", None),
     )
 
 
 def snapshot(connection: Any, *, row_counts: bool = True, schema: str | None = None) -> Schema:
-    """Read every table of the connected database (or of `schema`) into plain data."""
-    from sqlalchemy import inspect
+    """Read every table of the connected database (or of `schema`) into plain data.
 
+    One catalog query (PostgreSQL) or one query over the table-valued pragmas (SQLite) reads
+    the whole schema, however many tables it has; row counts take one more.
+    """
     was_in_transaction = connection.in_transaction()
     try:
-        result = _read(connection, inspect(connection), row_counts, schema)
-        _read_views(connection, inspect(connection), result, schema)
         if connection.dialect.name == "postgresql":
-            _read_postgres_objects(connection, result, schema)
+            result = _read_postgres(connection, schema)
+        else:
+            result = _read_sqlite(connection, schema)
+        if row_counts and result.tables:
+            _count_all(connection, result, schema)
         return result
     finally:
         if not was_in_transaction and connection.in_transaction():
             connection.rollback()
 
 
-def _read(connection: Any, inspector: Any, row_counts: bool, within: str | None) -> Schema:
-    dialect = connection.dialect
-    schema = Schema(dialect=dialect.name)
-    names = [
-        name
-        for name in inspector.get_table_names(schema=within)
-        if not name.startswith(("sqlite_", "_alembic_tmp_", OWN_PREFIX))
+def _skipped(name: str) -> bool:
+    return name.startswith(("sqlite_", "_alembic_tmp_", OWN_PREFIX))
+
+
+def _count_all(connection: Any, result: Schema, within: str | None) -> None:
+    """Every table's rows in one statement."""
+    prefix = f"{_quote(connection, within)}." if within else ""
+    names = result.table_names
+    parts = [
+        f"SELECT {i}, count(*) FROM {prefix}{_quote(connection, n)}" for i, n in enumerate(names)
     ]
-    if not names:
-        return schema
-    key = {name: (within, name) for name in names}
-    columns = inspector.get_multi_columns(schema=within, filter_names=names)
-    pks = inspector.get_multi_pk_constraint(schema=within, filter_names=names)
-    uniques = inspector.get_multi_unique_constraints(schema=within, filter_names=names)
-    fks = inspector.get_multi_foreign_keys(schema=within, filter_names=names)
-    indexes = inspector.get_multi_indexes(schema=within, filter_names=names)
-    for name in sorted(names):
-        pk = pks.get(key[name]) or {}
-        pk_columns = tuple(pk.get("constrained_columns") or ())
-        unique = [
-            UniqueConstraint(item.get("name"), tuple(item["column_names"]))
-            for item in uniques.get(key[name], [])
-        ]
-        unique_sets = {u.columns for u in unique}
-        table = Table(
-            name=name,
-            columns=[_column(col, dialect, pk_columns) for col in columns.get(key[name], [])],
-            primary_key=pk_columns,
-            primary_key_name=pk.get("name"),
-            unique=sorted(unique, key=lambda u: u.columns),
-            foreign_keys=sorted(
-                (
-                    ForeignKey(
-                        name=fk.get("name"),
-                        columns=tuple(fk["constrained_columns"]),
-                        referred_table=fk["referred_table"],
-                        referred_columns=tuple(fk["referred_columns"]),
-                        ondelete=((fk.get("options") or {}).get("ondelete") or None),
-                    )
-                    for fk in fks.get(key[name], [])
-                ),
-                key=lambda fk: fk.columns,
-            ),
-            indexes=sorted(
-                (
-                    Index(
-                        ix.get("name"),
-                        tuple(c for c in ix["column_names"] if c),
-                        ix["unique"],
-                        expression=None in ix["column_names"],
-                    )
-                    for ix in indexes.get(key[name], [])
-                    if not ix.get("duplicates_constraint")
-                    and tuple(ix["column_names"]) not in unique_sets
-                ),
-                key=lambda ix: ix.columns,
-            ),
-        )
-        if row_counts:
-            table.row_count = count_rows(connection, name)
-        schema.tables[name] = table
-    return schema
+    for index, count in connection.exec_driver_sql(" UNION ALL ".join(parts)):
+        result.tables[names[index]].row_count = int(count)
 
 
-def _read_views(connection: Any, inspector: Any, result: Schema, within: str | None) -> None:
-    for name in sorted(inspector.get_view_names(schema=within)):
-        try:
-            definition = inspector.get_view_definition(name, schema=within) or ""
-        except Exception:  # a view the dialect cannot describe still counts as a view
-            definition = ""
-        result.views[name] = " ".join(str(definition).split())
+def _sorted_table(table: Table) -> Table:
+    """Constraints and indexes in the order every reader of a snapshot expects."""
+    unique_sets = {u.columns for u in table.unique}
+    table.unique.sort(key=lambda u: u.columns)
+    table.foreign_keys.sort(key=lambda fk: fk.columns)
+    table.indexes = sorted(
+        (ix for ix in table.indexes if ix.expression or ix.columns not in unique_sets),
+        key=lambda ix: ix.columns,
+    )
+    return table
 
 
-# Sequences in the schema that no column owns (SERIAL and identity sequences belong to their
-# table), and the relations of every schema a user made besides the default one.
-_STRAY_SEQUENCES = """
-SELECT c.relname FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'S' AND n.nspname = coalesce(:schema, pg_catalog.current_schema())
-AND NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_depend d
-    WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid
-    AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i'))
-ORDER BY 1
+# -- PostgreSQL: one statement over pg_catalog, answered as one JSON document --------------------
+
+# Tables and views as SQLAlchemy's Inspector lists them: with no schema named, the relations
+# visible on the search path (pg_catalog aside); temporary ones never.
+_POSTGRES_SCHEMA = r"""
+WITH rel AS (
+    SELECT c.oid, c.relname, c.relkind FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v') AND c.relpersistence <> 't'
+    AND CASE WHEN CAST(:schema AS text) IS NULL
+        THEN pg_catalog.pg_table_is_visible(c.oid) AND n.nspname <> 'pg_catalog'
+        ELSE n.nspname = CAST(:schema AS text) END
+)
+SELECT json_build_object(
+'tables', (SELECT json_agg(json_build_array(r.relname, (
+    SELECT json_agg(json_build_array(
+        a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
+        pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attnotnull, a.attgenerated <> '',
+        (SELECT json_build_object(
+            'kind', t.typtype, 'name', t.typname,
+            'schema', CASE WHEN pg_catalog.pg_type_is_visible(t.oid) THEN NULL ELSE tn.nspname END,
+            'labels', (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder)
+                       FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid),
+            'base', pg_catalog.format_type(t.typbasetype, t.typtypmod),
+            'default', t.typdefault, 'not_null', t.typnotnull)
+         FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
+         WHERE t.oid = CASE WHEN at.typcategory = 'A' THEN at.typelem ELSE at.oid END
+         AND t.typtype IN ('e', 'd')),
+        CASE WHEN a.attcollation <> at.typcollation THEN (
+            SELECT json_build_array(co.collname, CASE WHEN
+                pg_catalog.pg_collation_is_visible(co.oid) THEN NULL ELSE cn.nspname END)
+            FROM pg_catalog.pg_collation co
+            JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+            WHERE co.oid = a.attcollation) END
+    ) ORDER BY a.attnum)
+    FROM pg_catalog.pg_attribute a
+    JOIN pg_catalog.pg_type at ON at.oid = a.atttypid
+    LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped), (
+    SELECT json_agg(json_build_array(k.contype, k.conname, k.confdeltype, f.relname,
+        ARRAY(SELECT ka.attname FROM unnest(k.conkey) WITH ORDINALITY AS x(num, pos)
+              JOIN pg_catalog.pg_attribute ka ON ka.attrelid = k.conrelid AND ka.attnum = x.num
+              ORDER BY x.pos),
+        ARRAY(SELECT fa.attname FROM unnest(k.confkey) WITH ORDINALITY AS x(num, pos)
+              JOIN pg_catalog.pg_attribute fa ON fa.attrelid = k.confrelid AND fa.attnum = x.num
+              ORDER BY x.pos)
+    ) ORDER BY k.conname)
+    FROM pg_catalog.pg_constraint k LEFT JOIN pg_catalog.pg_class f ON f.oid = k.confrelid
+    WHERE k.conrelid = r.oid AND k.contype IN ('p', 'u', 'f')), (
+    SELECT json_agg(json_build_array(ic.relname, i.indisunique,
+        ARRAY(SELECT ia.attname FROM unnest(i.indkey) WITH ORDINALITY AS x(num, pos)
+              LEFT JOIN pg_catalog.pg_attribute ia
+              ON ia.attrelid = i.indrelid AND ia.attnum = x.num AND x.num > 0
+              WHERE x.pos <= i.indnkeyatts ORDER BY x.pos)
+    ) ORDER BY ic.relname)
+    FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+    WHERE i.indrelid = r.oid AND NOT i.indisprimary AND NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conrelid = i.indrelid
+        AND k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x')))
+) ORDER BY r.relname) FROM rel r WHERE r.relkind IN ('r', 'p')),
+'views', (SELECT json_agg(json_build_array(r.relname, pg_catalog.pg_get_viewdef(r.oid))
+    ORDER BY r.relname) FROM rel r WHERE r.relkind = 'v'),
+-- Sequences in the schema that no column owns (SERIAL and identity sequences belong to their
+-- table).
+'sequences', (SELECT json_agg(c.relname ORDER BY c.relname) FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'S'
+    AND n.nspname = coalesce(CAST(:schema AS text), pg_catalog.current_schema())
+    AND NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_depend d
+        WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid
+        AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+        AND d.deptype IN ('a', 'i'))),
+-- Every schema a user made besides the default one, with its relations.
+'schemas', (SELECT json_agg(json_build_array(n.nspname, (
+    SELECT json_agg(c.relname ORDER BY c.relname) FROM pg_catalog.pg_class c
+    WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'v', 'm', 'S', 'p'))) ORDER BY n.nspname)
+    FROM pg_catalog.pg_namespace n
+    WHERE CAST(:schema AS text) IS NULL AND n.nspname <> pg_catalog.current_schema()
+    AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\_%')
+)
 """
-_OTHER_SCHEMAS = """
-SELECT n.nspname, c.relname FROM pg_catalog.pg_namespace n
-LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'v', 'm', 'S', 'p')
-WHERE n.nspname <> pg_catalog.current_schema() AND n.nspname <> 'information_schema'
-AND n.nspname NOT LIKE 'pg\\_%'
-ORDER BY 1, 2
-"""
+_ON_DELETE = {"r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
 
-def _read_postgres_objects(connection: Any, result: Schema, within: str | None) -> None:
+def _read_postgres(connection: Any, within: str | None) -> Schema:
     from sqlalchemy import text
 
-    rows = connection.execute(text(_STRAY_SEQUENCES), {"schema": within})
-    result.sequences = [row[0] for row in rows]
-    if within is not None:
-        return
-    for namespace, relation in connection.execute(text(_OTHER_SCHEMAS)):
-        held = result.schemas.setdefault(namespace, [])
-        if relation is not None:
-            held.append(relation)
+    dialect = connection.dialect
+    found = connection.execute(text(_POSTGRES_SCHEMA), {"schema": within}).scalar_one()
+    result = Schema(dialect=dialect.name)
+    for name, columns, constraints, indexes in found["tables"] or []:
+        if _skipped(name):
+            continue
+        table = Table(name=name, columns=[])
+        for kind, cname, on_delete, referred, cols, referred_cols in constraints or []:
+            if kind == "p":
+                table.primary_key, table.primary_key_name = tuple(cols), cname
+            elif kind == "u":
+                table.unique.append(UniqueConstraint(cname, tuple(cols)))
+            else:
+                fk = ForeignKey(cname, tuple(cols), referred, tuple(referred_cols))
+                table.foreign_keys.append(fk)
+                if on_delete in _ON_DELETE:
+                    table.foreign_keys[-1] = replace(fk, ondelete=_ON_DELETE[on_delete])
+        for column in columns or []:
+            table.columns.append(_postgres_column(column, dialect, table.primary_key, within))
+        for iname, unique, cols in indexes or []:
+            names = tuple(col for col in cols if col)
+            table.indexes.append(Index(iname, names, unique, expression=len(names) < len(cols)))
+        result.tables[name] = _sorted_table(table)
+    for name, definition in found["views"] or []:
+        result.views[name] = " ".join(str(definition or "").split())
+    result.sequences = found["sequences"] or []
+    for namespace, relations in found["schemas"] or []:
+        result.schemas[namespace] = relations or []
+    return result
+
+
+def _postgres_column(
+    row: list[Any], dialect: Any, pk: tuple[str, ...], within: str | None
+) -> Column:
+    from migtutor.sql_types import postgres_type
+
+    name, format_type, default, not_null, generated, named, collation = row
+    column_type = postgres_type(format_type, named, dialect)
+    if collation is not None:
+        column_type.collation = collation[0]
+    nullable = not not_null
+    if named is not None and named["kind"] == "d" and "[]" not in (format_type or ""):
+        default = default or named.get("default")
+        nullable = nullable and not named.get("not_null")
+    if generated:
+        default = None
+    elif default is not None and within is not None:
+        # As the Inspector: a sequence default read from a named schema names that schema.
+        head, quote, rest = default.partition("nextval('")
+        if quote and "." not in rest.partition("'")[0]:
+            default = f'{head}{quote}"{within}".{rest}'
+    return _column(name, column_type, nullable, default, dialect, pk)
+
+
+# -- SQLite: one statement joining sqlite_master with the table-valued pragmas ------------------
+
+_SQLITE_SCHEMA = """
+SELECT 'c', m.name, c.cid, c.name, c.type, c."notnull", c.dflt_value, c.pk, c.hidden, NULL
+FROM {master} m JOIN pragma_table_xinfo(m.name{schema}) c WHERE m.type = 'table'
+UNION ALL
+SELECT 'f', m.name, f.id, f.seq, f."table", f."from", f."to", f.on_delete, NULL, NULL
+FROM {master} m JOIN pragma_foreign_key_list(m.name{schema}) f WHERE m.type = 'table'
+UNION ALL
+SELECT 'i', m.name, l.seq, l.name, l."unique", l.origin, i.seqno, i.name, i.cid, NULL
+FROM {master} m JOIN pragma_index_list(m.name{schema}) l
+JOIN pragma_index_info(l.name{schema}) i WHERE m.type = 'table'
+UNION ALL
+SELECT m.type, m.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, m.sql
+FROM {master} m WHERE m.type IN ('table', 'view')
+"""
+_CONSTRAINT_NAME = r'CONSTRAINT\s+(?:"((?:[^"]|"")+)"|(\w+))\s+'
+_NAMED_PRIMARY_KEY = re.compile(_CONSTRAINT_NAME + r"PRIMARY\s+KEY", re.I)
+_NAMED_UNIQUE = re.compile(_CONSTRAINT_NAME + r"UNIQUE\s*\(([^)]*)\)", re.I)
+_NAMED_FOREIGN_KEY = re.compile(
+    _CONSTRAINT_NAME + r'FOREIGN\s+KEY\s*\(([^)]*)\)\s*REFERENCES\s+("(?:[^"]|"")+"|\w+)',
+    re.I,
+)
+
+
+def _read_sqlite(connection: Any, within: str | None) -> Schema:
+    dialect = connection.dialect
+    master = f"{_quote(connection, within)}.sqlite_master" if within else "sqlite_master"
+    schema_argument = f", {_literal(within)}" if within else ""
+    statement = _SQLITE_SCHEMA.format(master=master, schema=schema_argument)
+    columns: dict[str, list[tuple[Any, ...]]] = {}
+    keys: dict[str, dict[int, list[tuple[Any, ...]]]] = {}
+    indexes: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
+    sql: dict[str, str] = {}
+    result = Schema(dialect=dialect.name)
+    for kind, table, *row in connection.exec_driver_sql(statement):
+        if kind == "c":
+            columns.setdefault(table, []).append(tuple(row))
+        elif kind == "f":
+            keys.setdefault(table, {}).setdefault(row[0], []).append(tuple(row))
+        elif kind == "i":
+            indexes.setdefault(table, {}).setdefault(row[1], []).append(tuple(row))
+        elif kind == "view":
+            result.views[table] = " ".join(str(row[-1] or "").split())
+        else:
+            sql[table] = row[-1] or ""
+    primary_keys = {}
+    for name in sorted(sql):
+        if name.startswith("sqlite_"):
+            continue
+        pk = sorted((r for r in columns.get(name, []) if r[5]), key=lambda r: r[5])
+        primary_keys[name] = tuple(r[1] for r in pk)
+    for name in sorted(primary_keys):
+        if _skipped(name):
+            continue
+        table = Table(name=name, columns=[], primary_key=primary_keys[name])
+        text = sql[name]
+        if table.primary_key:
+            found = _NAMED_PRIMARY_KEY.search(text)
+            table.primary_key_name = _name_in(found) if found else None
+        for _, cname, declared, not_null, default, _, hidden, _ in sorted(columns.get(name, [])):
+            if hidden == 1:
+                continue  # a virtual table's hidden column
+            declared = str(declared or "").upper()
+            if hidden:  # generated: "INTEGER GENERATED ALWAYS" is the declared type
+                declared = re.sub("GENERATED|ALWAYS", "", declared).strip()
+            column_type = _sqlite_column_type(declared, dialect)
+            table.columns.append(
+                _column(cname, column_type, not not_null, default, dialect, table.primary_key)
+            )
+        _sqlite_indexes(table, indexes.get(name, {}), text)
+        _sqlite_foreign_keys(table, keys.get(name, {}), text, primary_keys)
+        result.tables[name] = _sorted_table(table)
+    result.views = dict(sorted(result.views.items()))
+    return result
+
+
+def _sqlite_column_type(declared: str, dialect: Any) -> Any:
+    from migtutor.sql_types import sqlite_type
+
+    return sqlite_type(declared, dialect)
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _name_in(found: Any) -> str:
+    quoted, plain = found.group(1), found.group(2)
+    return quoted.replace('""', '"') if quoted is not None else plain
+
+
+def _column_list(text: str) -> tuple[str, ...]:
+    return tuple(
+        part.strip().strip('"`[]').replace('""', '"') for part in text.split(",") if part.strip()
+    )
+
+
+def _sqlite_indexes(table: Table, found: dict[str, list[tuple[Any, ...]]], sql: str) -> None:
+    """Indexes made with CREATE INDEX; the ones behind UNIQUE constraints as constraints."""
+    names = {tuple(cols): _name_in(m) for m in _NAMED_UNIQUE.finditer(sql) for cols in
+             [_column_list(m.group(3))]}  # fmt: skip
+    for index_name in sorted(found):
+        rows = sorted(found[index_name], key=lambda r: r[4])
+        _, _, unique, origin, *_ = rows[0]
+        columns = tuple(r[5] for r in rows)
+        if origin == "u":
+            table.unique.append(UniqueConstraint(names.get(columns), columns))
+        elif origin == "c" and None not in columns:
+            # SQLAlchemy's Inspector cannot read an index on an expression on SQLite: it leaves
+            # it out, and so does the snapshot.
+            table.indexes.append(Index(index_name, columns, bool(unique)))
+
+
+def _sqlite_foreign_keys(
+    table: Table,
+    found: dict[int, list[tuple[Any, ...]]],
+    sql: str,
+    primary_keys: dict[str, tuple[str, ...]],
+) -> None:
+    named = {}
+    for match in _NAMED_FOREIGN_KEY.finditer(sql):
+        referred = match.group(4).strip('"').replace('""', '"')
+        named[(_column_list(match.group(3)), referred)] = _name_in(match)
+    for key in sorted(found):
+        rows = sorted(found[key], key=lambda r: r[1])
+        referred = rows[0][2]
+        columns = tuple(r[3] for r in rows)
+        referred_columns = tuple(r[4] for r in rows if r[4])
+        if not referred_columns:  # REFERENCES t: the referred table's primary key
+            referred_columns = primary_keys.get(referred, ())
+        on_delete = rows[0][5]
+        table.foreign_keys.append(
+            ForeignKey(
+                named.get((columns, referred)),
+                columns,
+                referred,
+                referred_columns,
+                None if on_delete in (None, "", "NO ACTION") else on_delete,
+            )
+        )
 
 
 # -- comparing -----------------------------------------------------------------------------------
 
 
-def diff(before: Schema, after: Schema) -> list[Change]:
-    """What changed from `before` to `after`: tables first, then their parts, in name order."""
+def diff(before: Schema, after: Schema, *, strict: bool = True) -> list[Change]:
+    """What changed from `before` to `after`: tables first, then their parts, in name order.
+
+    `strict=False` compares as a revision's round trip is judged: Alembic's version table,
+    exact types, defaults, constraint names, plain indexes, views, sequences and other schemas
+    aside; a column by its type family and nullability; a unique index on columns counts as a
+    unique constraint.
+    """
     changes: list[Change] = []
     for name in sorted(set(before.tables) | set(after.tables)):
+        if not strict and name == VERSION_TABLE:
+            continue
         old, new = before.tables.get(name), after.tables.get(name)
         if old is None and new is not None:
             columns = ", ".join(new.column_names)
@@ -381,8 +596,9 @@ def diff(before: Schema, after: Schema) -> list[Change]:
             columns = ", ".join(old.column_names)
             changes.append(Change("remove", "table", name, detail=f"({columns})"))
         elif old is not None and new is not None:
-            changes.extend(_table_changes(old, new))
-    changes.extend(_object_changes(before, after))
+            changes.extend(_table_changes(old, new, strict))
+    if strict:
+        changes.extend(_object_changes(before, after))
     return changes
 
 
@@ -410,20 +626,24 @@ def _object_changes(before: Schema, after: Schema) -> list[Change]:
     return changes
 
 
-def _table_changes(old: Table, new: Table) -> list[Change]:
+def _table_changes(old: Table, new: Table, strict: bool = True) -> list[Change]:
     changes: list[Change] = []
     name = old.name
+    column_signature = _column_signature if strict else _column_kind
     for column in new.columns:
         previous = old.column(column.name)
         if previous is None:
             changes.append(Change("add", "column", name, column.name, column.describe()))
-        elif _column_signature(previous) != _column_signature(column):
+        elif column_signature(previous) != column_signature(column):
             detail = f"{previous.describe()} -> {column.describe()}"
             changes.append(Change("modify", "column", name, column.name, detail))
     for column in old.columns:
         if new.column(column.name) is None:
             changes.append(Change("remove", "column", name, column.name, column.describe()))
-    if old.primary_key != new.primary_key:
+    old_key, new_key = old.primary_key, new.primary_key
+    if not strict:
+        old_key, new_key = tuple(sorted(old_key)), tuple(sorted(new_key))
+    if old_key != new_key:
         if old.primary_key:
             changes.append(
                 Change("remove", "primary_key", name, old.primary_key_name, _cols(old.primary_key))
@@ -432,18 +652,25 @@ def _table_changes(old: Table, new: Table) -> list[Change]:
             changes.append(
                 Change("add", "primary_key", name, new.primary_key_name, _cols(new.primary_key))
             )
-    for kind, olds, news in (
+    parts: tuple[tuple[str, list[Any], list[Any]], ...] = (
         ("unique", old.unique, new.unique),
         ("foreign_key", old.foreign_keys, new.foreign_keys),
         ("index", old.indexes, new.indexes),
-    ):
-        old_keys = {_signature(item): item for item in olds}
-        new_keys = {_signature(item): item for item in news}
-        for signature, item in old_keys.items():
-            if signature not in new_keys:
+    )
+    if not strict:
+        parts = (
+            ("unique", _unique_sets(old), _unique_sets(new)),
+            ("foreign_key", old.foreign_keys, new.foreign_keys),
+        )
+    signature = _signature if strict else _loose_signature
+    for kind, olds, news in parts:
+        old_keys = {signature(item): item for item in olds}
+        new_keys = {signature(item): item for item in news}
+        for key, item in old_keys.items():
+            if key not in new_keys:
                 changes.append(Change("remove", kind, name, item.name, item.describe()))
-        for signature, item in new_keys.items():
-            if signature not in old_keys:
+        for key, item in new_keys.items():
+            if key not in old_keys:
                 changes.append(Change("add", kind, name, item.name, item.describe()))
     return changes
 
@@ -456,12 +683,32 @@ def _column_signature(column: Column) -> tuple[Any, ...]:
     return (column.type, column.nullable, column.default)
 
 
+def _column_kind(column: Column) -> tuple[Any, ...]:
+    return (column.family, column.nullable)
+
+
 def _signature(item: Any) -> tuple[Any, ...]:
     if isinstance(item, ForeignKey):
         return (item.columns, item.referred_table, item.referred_columns, item.ondelete)
     if isinstance(item, Index):
         return (item.columns, item.unique)
     return (item.columns,)
+
+
+def _loose_signature(item: Any) -> tuple[Any, ...]:
+    if isinstance(item, ForeignKey):
+        ondelete = (item.ondelete or "").upper() or None
+        return (item.columns, item.referred_table, item.referred_columns, ondelete)
+    return (tuple(sorted(item.columns)),)
+
+
+def _unique_sets(table: Table) -> list[UniqueConstraint]:
+    """What makes columns unique: constraints, and unique indexes on plain columns."""
+    found = {tuple(sorted(u.columns)): u for u in table.unique}
+    for ix in table.indexes:
+        if ix.unique and not ix.expression:
+            found.setdefault(tuple(sorted(ix.columns)), UniqueConstraint(ix.name, ix.columns))
+    return [found[key] for key in sorted(found)]
 
 
 def dropped(before: Schema, after: Schema) -> list[tuple[str, str | None]]:

@@ -3,8 +3,9 @@
 - `schema_problems(check, schema, where, postgres)`: every unmet `tables`, `absent_tables`,
   `columns`, `absent_columns`, `primary_key`, `unique` and `foreign_keys` expectation, in words.
 - `describe_changes(before, after)` and `same_schema(a, b)`: what a revision changed, as the
-  roundtrip check sees it: tables, columns (their type family and nullability), primary keys,
-  unique sets and foreign keys; constraint names, exact types and defaults aside.
+  roundtrip check sees it (`schema.diff(..., strict=False)`), in words: tables, columns (their
+  type family and nullability), primary keys, unique sets and foreign keys; constraint names,
+  exact types and defaults aside.
 
 Alembic's own `alembic_version` table is not part of the learner's schema here. A unique index
 on columns counts as a unique constraint; one on an expression does not.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from migtutor.lessons import parse_foreign_key
-from migtutor.schema import VERSION_TABLE, Column, ForeignKey, Schema, Table
+from migtutor.schema import VERSION_TABLE, Column, ForeignKey, Schema, Table, diff
 
 
 def schema_problems(
@@ -133,42 +134,40 @@ def _column_problems(spec: dict[str, Any], info: Column, where: str, postgres: b
 
 def describe_changes(before: Schema, after: Schema) -> list[str]:
     """What changed between two snapshots, in words (tables, columns, keys)."""
-    old_tables, new_tables = _tables(before), _tables(after)
-    changes = []
-    for table in sorted(set(new_tables) - set(old_tables)):
-        changes.append(f"table {table} was created")
-    for table in sorted(set(old_tables) - set(new_tables)):
-        changes.append(f"table {table} was dropped")
-    for table in sorted(set(old_tables) & set(new_tables)):
-        old, new = old_tables[table], new_tables[table]
-        old_columns = {column.name: column for column in old.columns}
-        new_columns = {column.name: column for column in new.columns}
-        for column in sorted(set(new_columns) - set(old_columns)):
-            changes.append(f"column {table}.{column} was added")
-        for column in sorted(set(old_columns) - set(new_columns)):
-            changes.append(f"column {table}.{column} was dropped")
-        for column in sorted(set(old_columns) & set(new_columns)):
-            a, b = old_columns[column], new_columns[column]
-            if (a.family, a.nullable) != (b.family, b.nullable):
-                changes.append(f"column {table}.{column} was altered")
-        old_fks = {_fk_key(fk) for fk in old.foreign_keys}
-        new_fks = {_fk_key(fk) for fk in new.foreign_keys}
-        for fk in sorted(new_fks - old_fks, key=repr):
-            changes.append(f"foreign key {table}.{', '.join(fk[0])} -> {fk[1]} was added")
-        for fk in sorted(old_fks - new_fks, key=repr):
-            changes.append(f"foreign key {table}.{', '.join(fk[0])} -> {fk[1]} was dropped")
-        if sorted(old.primary_key) != sorted(new.primary_key):
-            changes.append(f"the primary key of {table} changed")
-        if {tuple(sorted(u)) for u in _uniques(old)} != {tuple(sorted(u)) for u in _uniques(new)}:
-            changes.append(f"the unique constraints of {table} changed")
-    return changes
+    worded: dict[tuple[Any, ...], str] = {}
+    for change in diff(before, after, strict=False):
+        table, name = change.table, change.name
+        if change.kind == "table":
+            done = "was created" if change.action == "add" else "was dropped"
+            worded[(int(change.action != "add"), table)] = f"table {table} {done}"
+        elif change.kind == "column":
+            order = ("add", "remove", "modify").index(change.action)
+            done = ("was added", "was dropped", "was altered")[order]
+            worded[(2, table, order, name)] = f"column {table}.{name} {done}"
+        elif change.kind == "foreign_key":
+            fk = _foreign_key(before if change.action == "remove" else after, change)
+            done = "was added" if change.action == "add" else "was dropped"
+            arrow = f"{table}.{', '.join(fk.columns)} -> {fk.referred_table}"
+            worded[(2, table, 3 + int(change.action != "add"), arrow)] = (
+                f"foreign key {arrow} {done}"
+            )
+        elif change.kind == "primary_key":
+            worded[(2, table, 5)] = f"the primary key of {table} changed"
+        elif change.kind == "unique":
+            worded[(2, table, 6)] = f"the unique constraints of {table} changed"
+    return [worded[key] for key in sorted(worded)]
+
+
+def _foreign_key(schema: Schema, change: Any) -> ForeignKey:
+    """The foreign key a change names, found by what it describes."""
+    return next(
+        fk for fk in schema.tables[change.table].foreign_keys if fk.describe() == change.detail
+    )
 
 
 def same_schema(a: Schema, b: Schema) -> bool:
     """Whether two snapshots are the same as far as `describe_changes` can tell."""
-    return {t: _key(i) for t, i in _tables(a).items()} == {
-        t: _key(i) for t, i in _tables(b).items()
-    }
+    return not diff(a, b, strict=False)
 
 
 def _tables(schema: Schema) -> dict[str, Table]:
@@ -185,17 +184,3 @@ def _uniques(table: Table) -> tuple[tuple[str, ...], ...]:
 
 def _on_delete(fk: ForeignKey) -> str:
     return (fk.ondelete or "").upper()
-
-
-def _fk_key(fk: ForeignKey) -> tuple[tuple[str, ...], str, tuple[str, ...], str | None]:
-    return (fk.columns, fk.referred_table, fk.referred_columns, _on_delete(fk) or None)
-
-
-def _key(table: Table) -> Any:
-    """What a roundtrip compares (constraint names aside)."""
-    return (
-        tuple(sorted((c.name, c.family, c.nullable) for c in table.columns)),
-        tuple(sorted(table.primary_key)),
-        tuple(sorted(tuple(sorted(u)) for u in _uniques(table))),
-        tuple(sorted((_fk_key(fk) for fk in table.foreign_keys), key=repr)),
-    )
