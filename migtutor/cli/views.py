@@ -14,7 +14,6 @@ from migtutor.cli.context import JsonOption, State
 from migtutor.cli.context import state as _state
 from migtutor.errors import MigtutorError
 
-
 FormatOption = Annotated[
     str,
     typer.Option(
