@@ -32,7 +32,9 @@ COURSE_MODELS = Path(__file__).resolve().parent / "models.py"
 class Event:
     """One thing to show: `kind` says how, the other fields carry the data."""
 
-    kind: str  # lesson | say | command | code | outcome | chain | schema | pause
+    # lesson | say | command | code | outcome | chain | schema | pause (text: "step" or
+    # "lesson", the end of which it marks; the end of a lesson is the end of a step too)
+    kind: str
     text: str = ""
     data: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -161,13 +163,15 @@ def run_demo(workspace: Path, database: DatabaseSettings, target: Target) -> Ite
             ),
         )
         yield Event("code", reference)
+        yield Event("pause", "step")
         yield Event("command", "migtutor upgrade head")
         with migrator() as m:
             outcome = m.upgrade("head")
             heads = m.head_ids()
         yield Event("outcome", "upgrade", outcome, {"heads": heads})
+        yield Event("pause", "step")
         yield from _chain_and_schema(migrator)
-        yield Event("pause")
+        yield Event("pause", "lesson")
 
     if not plans:
         yield Event("say", "The target is the empty schema: there is no lesson to run.")
@@ -184,6 +188,7 @@ def run_demo(workspace: Path, database: DatabaseSettings, target: Target) -> Ite
             outcome = m.downgrade(where) if verb == "downgrade" else m.upgrade(where)
             heads = m.head_ids()
         yield Event("outcome", verb, outcome, {"heads": heads})
+        yield Event("pause", "step")
     yield from _chain_and_schema(migrator)
 
 

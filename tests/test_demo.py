@@ -77,7 +77,9 @@ def test_demo_to_a_lesson_in_a_given_workspace(cli, tmp_path: Path, monkeypatch)
 
     monkeypatch.setattr(time, "sleep", no_waiting)
     workspace = tmp_path / "show"
-    result = cli("-w", str(workspace), "demo", "--to", "lesson:3", "--pause", "--delay", "2")
+    result = cli(
+        "-w", str(workspace), "demo", "--to", "lesson:3", "--pause", "step", "--delay", "2"
+    )
     assert result.exit_code == 0, result.output
     assert "Lesson 2 of 5" in result.stdout and "Lesson 3 of 5" not in result.stdout
     assert "Demo finished at l2_content (start of lesson 3)" in result.stdout
@@ -88,3 +90,58 @@ def test_demo_to_a_lesson_in_a_given_workspace(cli, tmp_path: Path, monkeypatch)
 
     refused = cli("-w", str(workspace), "demo")
     assert refused.exit_code == 1 and "not empty" in refused.stderr
+
+
+def run_on_a_terminal(args: list[str], cwd: Path, keys: list[bytes]) -> tuple[int, str]:
+    """Run migtutor on a pseudo-terminal; each key is sent once the output has grown past a
+    prompt. Returns the exit code and everything the terminal showed."""
+    import pty
+    import select
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "MIGT"))}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the terminal is its stdin, stdout and stderr
+        os.chdir(cwd)
+        os.execve(MIGTUTOR, [MIGTUTOR, *args], environment | {"COLUMNS": "80"})
+    shown = b""
+    pending = list(keys)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if pending and shown.count(b"Press Enter") > len(keys) - len(pending):
+                os.write(fd, pending.pop(0))
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
+
+def test_demo_pauses_after_each_step_and_ctrl_c_exits_130_quietly(tmp_path: Path) -> None:
+    code, shown = run_on_a_terminal(["demo", "--to", "lesson:2"], tmp_path, [b"\r", b"\x03"])
+    assert code == 130, shown
+    assert shown.count("Press Enter for the next step") == 2
+    assert "Lesson 1 of" in shown and "Aborted" not in shown and "Traceback" not in shown
+    before_first_pause = shown.split("Press Enter")[0]
+    assert "$ migtutor upgrade head" not in before_first_pause  # it waited after one step
+
+    code, shown = run_on_a_terminal(
+        ["demo", "--to", "lesson:3", "--pause", "lesson"], tmp_path, [b"\r", b"\r"]
+    )
+    assert code == 0, shown
+    assert shown.count("Press Enter for the next lesson") == 2
+    assert "Press Enter for the next step" not in shown
+
+
+def test_demo_pause_values(cli, tmp_path: Path) -> None:
+    wrong = cli("-w", str(tmp_path / "a"), "demo", "--pause", "sometimes")
+    assert wrong.exit_code == 2 and "'sometimes'" in wrong.stderr and "step" in wrong.stderr
+    assert not (tmp_path / "a").exists()
+    piped = cli("-w", str(tmp_path / "b"), "demo", "--to", "lesson:2", "--pause", "step")
+    assert piped.exit_code == 0 and "Press Enter" not in piped.output
