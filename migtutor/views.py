@@ -77,7 +77,7 @@ def table(tbl: Table) -> None:
         title += " [dim]Alembic's record of the applied revision[/]"
     view = RichTable(title=title, title_justify="left", show_edge=True, header_style="bold")
     for heading in ("column", "type", "null", "default", "key"):
-        view.add_column(heading)
+        view.add_column(heading, overflow="fold")  # wrapped, never cut with an ellipsis
     for column in tbl.columns:
         keys = []
         if column.primary_key:

@@ -14,8 +14,10 @@ import sqlalchemy as sa
 MIGTUTOR = str(Path(sys.executable).with_name("migtutor"))
 
 
-def run_demo(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def run_demo(*args: str, cwd: Path, columns: int | None = None) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "MIGT"))}
+    if columns is not None:
+        environment["COLUMNS"] = str(columns)
     return subprocess.run(
         [MIGTUTOR, *args],
         cwd=cwd,
@@ -61,8 +63,10 @@ def test_demo_runs_the_course_on_sqlite_and_prints_the_same_every_time(tmp_path:
 
 @pytest.mark.postgres
 def test_demo_runs_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
-    result = run_demo("-d", postgres_url, "demo", cwd=tmp_path)
+    result = run_demo("-d", postgres_url, "demo", cwd=tmp_path, columns=80)
     assert result.returncode == 0, result.stderr
+    # Piped at 80 columns nothing is cut: a long default wraps inside its cell.
+    assert "\u2026" not in result.stdout and "nextval('posts_id_seq'" in result.stdout
     assert "Lesson 5 of 5" in result.stdout and "Demo finished at l5_votes" in result.stdout
     assert current_revision(postgres_url) == ["l5_votes"]
 
