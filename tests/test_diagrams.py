@@ -220,3 +220,18 @@ def test_an_empty_schema_is_still_a_valid_diagram(draw) -> None:
         "erDiagram\n",
         "digraph schema {\n    rankdir=LR;\n    node [shape=plaintext];\n}\n",
     )
+
+
+def test_readme_diagram_is_what_the_command_draws_for_the_course(
+    cli, course_workspace: Path, tmp_path: Path
+) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    shown = re.search(r"```mermaid\n(erDiagram\n.*?)```", readme, re.DOTALL)
+    assert shown, "README.md shows no Mermaid ER diagram"
+    base = course_at_head(cli, course_workspace, f"sqlite:///{tmp_path / 'readme.db'}")
+    drawn = cli(*base, "schema", "--format", "mermaid")
+    assert drawn.exit_code == 0, drawn.output
+    assert shown[1] == drawn.stdout, (
+        "README.md's diagram is out of date: replace it with the output of `migtutor schema "
+        "--format mermaid` on an SQLite database at the course's head (`reset --to head`)."
+    )
