@@ -52,6 +52,11 @@ def test_demo_runs_the_course_on_sqlite_and_prints_the_same_every_time(tmp_path:
                     "$ migtutor revision --autogenerate", "$ migtutor downgrade base"):  # fmt: skip
         assert command in out
     assert "Database is now at <base>" in out and "Demo finished at l5_votes" in out
+    # What the goals promise: relative moves, the guard on rows, what autogenerate misses.
+    assert "$ migtutor downgrade -1" in out and "$ migtutor upgrade +1" in out
+    guard = out.split("The data-loss guard: this downgrade destroys data:")[1]
+    assert "rows will be lost" in guard.splitlines()[1]
+    assert "compare_server_default" in out and "CHECK" in out
     assert "Run time:" in out
     assert "tmp" not in without_run_time(out)  # no temporary paths in what it prints
     assert list(tmp_path.iterdir()) == []  # nothing left behind
@@ -122,6 +127,8 @@ def run_on_a_terminal(args: list[str], cwd: Path, keys: list[bytes]) -> tuple[in
             shown += chunk
             if pending and shown.count(b"Press Enter") > len(keys) - len(pending):
                 os.write(fd, pending.pop(0))
+    else:
+        os.kill(pid, 9)  # still waiting for a key after two minutes: the test fails below
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
@@ -136,10 +143,11 @@ def test_demo_pauses_after_each_step_and_ctrl_c_exits_130_quietly(tmp_path: Path
     assert "$ migtutor upgrade head" not in before_first_pause  # it waited after one step
 
     code, shown = run_on_a_terminal(
-        ["demo", "--to", "lesson:3", "--pause", "lesson"], tmp_path, [b"\r", b"\r"]
+        ["demo", "--to", "lesson:3", "--pause", "lesson"], tmp_path, [b"\r"] * 3
     )
     assert code == 0, shown
-    assert shown.count("Press Enter for the next lesson") == 2
+    # After lessons 1 and 2 and after down to base and up; none after the last part.
+    assert shown.count("Press Enter for the next lesson") == 3
     assert "Press Enter for the next step" not in shown
 
 

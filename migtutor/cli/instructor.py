@@ -373,6 +373,16 @@ def show_demo_event(event: Any) -> None:
         render.revisions(event.data)
     elif kind == "schema":
         _show_schema(event.data)
+    elif kind == "changes":
+        from migtutor import views
+
+        views.changes(event.data or [])
+    elif kind == "failure":
+        render.markup(f"[bold red]It fails:[/] {render.escape(event.text)}")
+    elif kind == "losses":
+        render.markup("[bold yellow]The data-loss guard: this downgrade destroys data:[/]")
+        for loss in event.data:
+            render.markup(f"  [red]{render.escape(loss.text)}[/]")
 
 
 def _show_schema(snapshot: Any) -> None:
