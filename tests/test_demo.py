@@ -110,6 +110,11 @@ def run_on_a_terminal(args: list[str], cwd: Path, keys: list[bytes]) -> tuple[in
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "MIGT"))}
     pid, fd = pty.fork()
     if pid == 0:  # the child: the terminal is its stdin, stdout and stderr
+        import signal
+
+        # A pytest-xdist worker ignores SIGINT, and an ignored signal stays ignored across
+        # exec: give Ctrl-C back its default so Python raises KeyboardInterrupt.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.chdir(cwd)
         os.execve(MIGTUTOR, [MIGTUTOR, *args], environment | {"COLUMNS": "80"})
     shown = b""
