@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from migtutor.classroom import Server, check_prefix, enterable, in_parallel
-from migtutor.course import COURSE_TABLES, REFERENCE_IDS
+from migtutor.course import course_tables, reference_ids
 from migtutor.errors import MigtutorError
 from migtutor.pg_sessions import OwnerLogins, server_message
 from migtutor.progress_table import ProgressRow, read_row
@@ -172,7 +172,7 @@ def _build(connection: Any, script: str, scratch: str, *, create: bool) -> dict[
             states[revision] = _unqualified(_course_part(found), scratch)
     finally:
         transaction.rollback()
-    if set(states) != {None, *REFERENCE_IDS}:
+    if set(states) != {None, *reference_ids()}:
         raise MigtutorError("The course's reference SQL does not match its revision list.")
     return states
 
@@ -269,7 +269,7 @@ def judge(status: StudentStatus, schema: Schema, references: dict[str | None, Sc
         status.state = "own revisions"
         status.detail = "several heads recorded"
         nearest = _nearest(schema, references)
-    elif not status.current or recorded in REFERENCE_IDS:
+    elif not status.current or recorded in reference_ids():
         status.lesson = lesson_of(recorded)
         changes = _differences(references[recorded], schema, references)
         if not changes:
@@ -307,9 +307,9 @@ def _differences(
 ) -> list[str]:
     """What the student's schema has that the reference state does not (and lacks)."""
     notes = [str(change) for change in diff(expected, actual)]
-    for name in COURSE_TABLES:
+    for name in course_tables():
         # A course table is judged by the state's shape, or by its shape when first created.
-        first = (references[rev].tables.get(name) for rev in REFERENCE_IDS)
+        first = (references[rev].tables.get(name) for rev in reference_ids())
         want = expected.tables.get(name) or next((t for t in first if t is not None), None)
         have = actual.tables.get(name)
         if want is None or have is None:

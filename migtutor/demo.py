@@ -28,11 +28,21 @@ from migtutor.settings import DatabaseSettings
 COURSE_MODELS = Path(__file__).resolve().parent / "models.py"
 
 
+AUTOGENERATE_MISSES = (
+    "Read what autogenerate wrote before applying it: it compares models with the database "
+    "and misses what it cannot see. A renamed table or column comes out as a drop and an add "
+    "(the data would go); a changed server default is not detected unless env.py sets "
+    "compare_server_default=True; primary-key and CHECK changes are not detected at all."
+)
+
+
 @dataclass
 class Event:
     """One thing to show: `kind` says how, the other fields carry the data."""
 
-    kind: str  # lesson | say | command | code | outcome | chain | schema | pause
+    # lesson | say | command | code | outcome | chain | schema | pause (text: "step" or
+    # "lesson", the end of which it marks; the end of a lesson is the end of a step too)
+    kind: str
     text: str = ""
     data: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -160,13 +170,17 @@ def run_demo(workspace: Path, database: DatabaseSettings, target: Target) -> Ite
             ),
         )
         yield Event("code", reference)
+        if plan.autogenerate:
+            yield Event("say", AUTOGENERATE_MISSES)
+        yield Event("pause", "step")
         yield Event("command", "migtutor upgrade head")
         with migrator() as m:
             outcome = m.upgrade("head")
             heads = m.head_ids()
         yield Event("outcome", "upgrade", outcome, {"heads": heads})
+        yield Event("pause", "step")
         yield from _chain_and_schema(migrator)
-        yield Event("pause")
+        yield Event("pause", "lesson")
 
     if not plans:
         yield Event("say", "The target is the empty schema: there is no lesson to run.")
@@ -183,7 +197,83 @@ def run_demo(workspace: Path, database: DatabaseSettings, target: Target) -> Ite
             outcome = m.downgrade(where) if verb == "downgrade" else m.upgrade(where)
             heads = m.head_ids()
         yield Event("outcome", verb, outcome, {"heads": heads})
+        yield Event("pause", "step")
     yield from _chain_and_schema(migrator)
+    yield Event("pause", "lesson")
+    yield from _relative_moves_and_the_guard(migrator, database)
+
+
+def _relative_moves_and_the_guard(migrator: Any, database: DatabaseSettings) -> Iterator[Event]:
+    """One revision down and up again by relative targets, first on empty tables, then with
+    sample rows, where the data-loss guard reports what the downgrade would destroy."""
+    from migtutor.database import connected
+    from migtutor.moves import MoveEvents, move
+    from migtutor.reset import seed_data
+
+    yield Event("lesson", "Relative moves and the data-loss guard", None, {})
+    yield Event(
+        "say",
+        "-1 and +1 count revisions from where the database is: one step down, one step up, "
+        "without typing an id.",
+    )
+    for verb, where in (("downgrade", "-1"), ("upgrade", "+1")):
+        yield Event("command", f"migtutor {verb} {where}")
+        with migrator() as m:
+            report = move(m, verb, where)
+        yield Event("outcome", verb, report.outcome, {"heads": report.heads})
+        yield Event("changes", data=report.changes)
+    yield Event("pause", "step")
+    with connected(database.url) as connection:
+        seeded = seed_data(connection)
+        connection.commit()
+    rows = ", ".join(f"{count} {table}" for table, count in seeded.items())
+    yield Event("say", f"Now the tables hold rows (the sample data of reset --seed: {rows}).")
+    yield Event("command", "migtutor downgrade -1")
+    found: list[Any] = []
+
+    def accept(verb: str, losses: list[Any]) -> None:
+        found.extend(losses)  # the demo answers yes, as `--yes` would
+
+    with migrator() as m:
+        report = move(m, "downgrade", "-1", events=MoveEvents(confirm_loss=accept))
+    if found:
+        yield Event("losses", data=found)
+        yield Event("say", "On a terminal migtutor asks first; the demo answers yes (as --yes).")
+    yield Event("outcome", "downgrade", report.outcome, {"heads": report.heads})
+    yield Event("changes", data=report.changes)
+    yield Event("command", "migtutor upgrade +1")
+    try:
+        with migrator() as m:
+            report = move(m, "upgrade", "+1")
+    except MigtutorError as failed:
+        # A revision written for empty tables (a NOT NULL column without a server_default)
+        # cannot be applied over rows: the lesson the error teaches. Empty them and go on.
+        yield Event("failure", failed.message)
+        _empty(database, list(reversed(seeded)))
+        yield Event("say", "The demo empties the tables again, and the same upgrade runs:")
+        yield Event("command", "migtutor upgrade +1")
+        with migrator() as m:
+            report = move(m, "upgrade", "+1")
+    yield Event("outcome", "upgrade", report.outcome, {"heads": report.heads})
+    yield Event(
+        "say",
+        "upgrade +1 rebuilds the structure, not the rows: what a downgrade drops is gone.",
+    )
+    yield from _chain_and_schema(migrator)
+
+
+def _empty(database: DatabaseSettings, tables: list[str]) -> None:
+    """Delete every row of `tables` (dependants first) that still exist."""
+    import sqlalchemy as sa
+
+    from migtutor.database import connected, quote
+
+    with connected(database.url) as connection:
+        present = set(sa.inspect(connection).get_table_names())
+        for table in tables:
+            if table in present:
+                connection.execute(sa.text(f"DELETE FROM {quote(connection, table)}"))
+        connection.commit()
 
 
 def _chain_and_schema(migrator: Any) -> Iterator[Event]:

@@ -61,6 +61,11 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
+def text(data: str) -> None:
+    """Text for another program (a diagram, a file): written as it is, never wrapped."""
+    sys.stdout.write(data)
+
+
 def error(message: str) -> None:
     console(stderr=True).print(f"[bold red]Error:[/] {escape(message)}")
 

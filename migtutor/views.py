@@ -77,7 +77,7 @@ def table(tbl: Table) -> None:
         title += " [dim]Alembic's record of the applied revision[/]"
     view = RichTable(title=title, title_justify="left", show_edge=True, header_style="bold")
     for heading in ("column", "type", "null", "default", "key"):
-        view.add_column(heading)
+        view.add_column(heading, overflow="fold")  # wrapped, never cut with an ellipsis
     for column in tbl.columns:
         keys = []
         if column.primary_key:
@@ -122,6 +122,43 @@ def changes(items: list[Change]) -> None:
     colour = {"add": "green", "remove": "red", "modify": "yellow"}
     for change in items:
         render.markup(f"  [{colour[change.action]}]{escape(str(change))}[/]")
+
+
+def lesson_change(before: Schema, after: Schema) -> None:
+    """The tables a lesson added or changed, whole, with what is new marked `+` in green."""
+    from migtutor.schema import diff
+
+    found = [c for c in diff(before, after) if c.kind not in ("view", "sequence", "schema")]
+    if not found:
+        render.markup("[dim]This lesson left the schema's tables as they were.[/]")
+        return
+    render.markup("[bold]What this lesson changed in the schema[/] ([green]+[/] new):")
+    names = sorted({change.table for change in found})
+    for name in names:
+        new = after.tables.get(name)
+        if new is None:
+            render.markup(f"  [red]- table {escape(name)}[/] (removed)")
+            continue
+        old = before.tables.get(name)
+        if old is None:
+            render.markup(f"  [bold green]+ table {escape(name)}[/]")
+        else:
+            render.markup(f"  [bold]  table {escape(name)}[/]")
+        mine = [c for c in found if c.table == name and c.kind != "table"]
+        for column in new.columns:
+            text = f"{column.name} {column.describe()}" + (" PK" if column.primary_key else "")
+            was = old.column(column.name) if old is not None else None
+            if was is None:
+                render.markup(f"      [green]+ {escape(text)}[/]")
+            elif was != column:
+                render.markup(f"      [yellow]~ {escape(text)}[/]")
+            else:
+                render.markup(f"        [dim]{escape(text)}[/]")
+        for change in mine:
+            if change.kind == "column" and change.action != "remove":
+                continue
+            colour = {"add": "green", "remove": "red", "modify": "yellow"}[change.action]
+            render.markup(f"      [{colour}]{escape(str(change))}[/]")
 
 
 # -- safety --------------------------------------------------------------------------------------

@@ -14,8 +14,10 @@ import sqlalchemy as sa
 MIGTUTOR = str(Path(sys.executable).with_name("migtutor"))
 
 
-def run_demo(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def run_demo(*args: str, cwd: Path, columns: int | None = None) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "MIGT"))}
+    if columns is not None:
+        environment["COLUMNS"] = str(columns)
     return subprocess.run(
         [MIGTUTOR, *args],
         cwd=cwd,
@@ -50,6 +52,11 @@ def test_demo_runs_the_course_on_sqlite_and_prints_the_same_every_time(tmp_path:
                     "$ migtutor revision --autogenerate", "$ migtutor downgrade base"):  # fmt: skip
         assert command in out
     assert "Database is now at <base>" in out and "Demo finished at l5_votes" in out
+    # What the goals promise: relative moves, the guard on rows, what autogenerate misses.
+    assert "$ migtutor downgrade -1" in out and "$ migtutor upgrade +1" in out
+    guard = out.split("The data-loss guard: this downgrade destroys data:")[1]
+    assert "rows will be lost" in guard.splitlines()[1]
+    assert "compare_server_default" in out and "CHECK" in out
     assert "Run time:" in out
     assert "tmp" not in without_run_time(out)  # no temporary paths in what it prints
     assert list(tmp_path.iterdir()) == []  # nothing left behind
@@ -61,8 +68,10 @@ def test_demo_runs_the_course_on_sqlite_and_prints_the_same_every_time(tmp_path:
 
 @pytest.mark.postgres
 def test_demo_runs_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
-    result = run_demo("-d", postgres_url, "demo", cwd=tmp_path)
+    result = run_demo("-d", postgres_url, "demo", cwd=tmp_path, columns=80)
     assert result.returncode == 0, result.stderr
+    # Piped at 80 columns nothing is cut: a long default wraps inside its cell.
+    assert "\u2026" not in result.stdout and "nextval('posts_id_seq'" in result.stdout
     assert "Lesson 5 of 5" in result.stdout and "Demo finished at l5_votes" in result.stdout
     assert current_revision(postgres_url) == ["l5_votes"]
 
@@ -77,7 +86,9 @@ def test_demo_to_a_lesson_in_a_given_workspace(cli, tmp_path: Path, monkeypatch)
 
     monkeypatch.setattr(time, "sleep", no_waiting)
     workspace = tmp_path / "show"
-    result = cli("-w", str(workspace), "demo", "--to", "lesson:3", "--pause", "--delay", "2")
+    result = cli(
+        "-w", str(workspace), "demo", "--to", "lesson:3", "--pause", "step", "--delay", "2"
+    )
     assert result.exit_code == 0, result.output
     assert "Lesson 2 of 5" in result.stdout and "Lesson 3 of 5" not in result.stdout
     assert "Demo finished at l2_content (start of lesson 3)" in result.stdout
@@ -88,3 +99,66 @@ def test_demo_to_a_lesson_in_a_given_workspace(cli, tmp_path: Path, monkeypatch)
 
     refused = cli("-w", str(workspace), "demo")
     assert refused.exit_code == 1 and "not empty" in refused.stderr
+
+
+def run_on_a_terminal(args: list[str], cwd: Path, keys: list[bytes]) -> tuple[int, str]:
+    """Run migtutor on a pseudo-terminal; each key is sent once the output has grown past a
+    prompt. Returns the exit code and everything the terminal showed."""
+    import pty
+    import select
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "MIGT"))}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the terminal is its stdin, stdout and stderr
+        import signal
+
+        # A pytest-xdist worker ignores SIGINT, and an ignored signal stays ignored across
+        # exec: give Ctrl-C back its default so Python raises KeyboardInterrupt.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.chdir(cwd)
+        os.execve(MIGTUTOR, [MIGTUTOR, *args], environment | {"COLUMNS": "80"})
+    shown = b""
+    pending = list(keys)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if pending and shown.count(b"Press Enter") > len(keys) - len(pending):
+                os.write(fd, pending.pop(0))
+    else:
+        os.kill(pid, 9)  # still waiting for a key after two minutes: the test fails below
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
+
+def test_demo_pauses_after_each_step_and_ctrl_c_exits_130_quietly(tmp_path: Path) -> None:
+    code, shown = run_on_a_terminal(["demo", "--to", "lesson:2"], tmp_path, [b"\r", b"\x03"])
+    assert code == 130, shown
+    assert shown.count("Press Enter for the next step") == 2
+    assert "Lesson 1 of" in shown and "Aborted" not in shown and "Traceback" not in shown
+    before_first_pause = shown.split("Press Enter")[0]
+    assert "$ migtutor upgrade head" not in before_first_pause  # it waited after one step
+
+    code, shown = run_on_a_terminal(
+        ["demo", "--to", "lesson:3", "--pause", "lesson"], tmp_path, [b"\r"] * 3
+    )
+    assert code == 0, shown
+    # After lessons 1 and 2 and after down to base and up; none after the last part.
+    assert shown.count("Press Enter for the next lesson") == 3
+    assert "Press Enter for the next step" not in shown
+
+
+def test_demo_pause_values(cli, tmp_path: Path) -> None:
+    wrong = cli("-w", str(tmp_path / "a"), "demo", "--pause", "sometimes")
+    assert wrong.exit_code == 2 and "'sometimes'" in wrong.stderr and "step" in wrong.stderr
+    assert not (tmp_path / "a").exists()
+    piped = cli("-w", str(tmp_path / "b"), "demo", "--to", "lesson:2", "--pause", "step")
+    assert piped.exit_code == 0 and "Press Enter" not in piped.output

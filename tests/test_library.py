@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from migtutor.course import REFERENCE_IDS
+from migtutor.course import reference_ids
 from migtutor.migrate import Migrator, Revision
 from migtutor.settings import DatabaseSettings
 
@@ -21,14 +21,14 @@ def test_migrator_moves_and_reports_each_step(course_workspace: Path, database_u
         assert migrator.current_heads() == []
         assert migrator.head_ids() == ["l5_votes"]
         up = migrator.upgrade("l3_users")
-        assert [step.revision for step in up.steps] == list(REFERENCE_IDS[:3])
+        assert [step.revision for step in up.steps] == list(reference_ids()[:3])
         assert all(step.is_upgrade for step in up.steps)
         assert (up.before, up.current) == ([], ["l3_users"])
         down = migrator.downgrade("-1")
         assert [step.revision for step in down.steps] == ["l3_users"]
         assert down.current == ["l2_content"]
         history = migrator.revisions(current=down.current)
-        assert [rev.revision for rev in history] == list(reversed(REFERENCE_IDS))
+        assert [rev.revision for rev in history] == list(reversed(reference_ids()))
         assert [rev.revision for rev in history if rev.is_current] == ["l2_content"]
     with open_migrator(course_workspace, database_url) as again:  # it was committed
         assert again.current_heads() == ["l2_content"]

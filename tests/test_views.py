@@ -181,3 +181,85 @@ def test_revision_explain(cli, course_workspace: Path, database_url: str) -> Non
     assert "alembic upgrade l5_votes:bio --sql" in result.stdout
     assert "UPDATE alembic_version SET version_num='bio'" in result.stdout
     assert "Created revision bio" in result.stdout
+
+
+def lesson_end_output(capsys, before, after) -> list[str]:
+    from migtutor import render, views
+
+    render.configure(no_color=True)  # consoles on the captured stdout
+    views.lesson_change(before, after)
+    render.configure(no_color=False)
+    return capsys.readouterr().out.splitlines()
+
+
+def test_lesson_end_shows_the_tables_it_added_or_changed(
+    capsys, course_workspace: Path, database_url: str, cli
+) -> None:
+    """The picture at the end of each lesson: its start (from the course data) against now."""
+    from migtutor import course
+    from migtutor.database import connected
+    from migtutor.lesson_end import schema_at_start, tables_at_start
+    from migtutor.reset import reference_schemas
+    from migtutor.schema import snapshot
+
+    schemas = reference_schemas()
+    base = ("-w", str(course_workspace), "-d", database_url)
+    for number, revision in enumerate(course.reference_ids(), start=1):
+        assert cli(*base, "upgrade", revision).exit_code == 0
+        with connected(database_url) as connection:
+            now = snapshot(connection, row_counts=False)
+        before = schema_at_start(now, tables_at_start(number))
+        lines = lesson_end_output(capsys, before, now)
+        start = schemas[course.reference_ids()[number - 2] if number > 1 else None]
+        end = schemas[revision]
+        assert lines[0].startswith("What this lesson changed in the schema")
+        for table, columns in end.items():
+            if table not in start:
+                assert f"  + table {table}" in lines
+                for column in columns:
+                    assert any(line.startswith(f"      + {column} ") for line in lines)
+            elif columns != start[table]:
+                assert f"    table {table}" in lines
+                for column in columns - start[table]:
+                    assert any(line.startswith(f"      + {column} ") for line in lines)
+                for column in start[table]:  # the rest of the table, unmarked
+                    assert any(line.startswith(f"        {column} ") for line in lines)
+            else:
+                assert not any(line.strip().endswith(f"table {table}") for line in lines)
+    assert tables_at_start(course.lesson_count() + 1) is None
+
+    with connected(database_url) as connection:
+        now = snapshot(connection, row_counts=False)
+    unchanged = lesson_end_output(capsys, now, now)
+    assert unchanged == ["This lesson left the schema's tables as they were."]
+
+
+def test_lesson_check_finishing_a_lesson_shows_its_schema_change(
+    cli, workspace: Path, database_url: str
+) -> None:
+    import json
+    import shutil
+
+    from migtutor.lessons import load_lessons
+
+    repo = Path(__file__).resolve().parent.parent
+    for prefix in ("l1_", "l2_", "l3_"):
+        for script in (repo / "migrations" / "versions").glob(f"{prefix}*.py"):
+            shutil.copy(script, workspace / "migrations" / "versions" / script.name)
+    base = ("-w", str(workspace), "-d", database_url)
+    assert cli(*base, "upgrade", "l3_users").exit_code == 0
+    last = len(load_lessons()[2].steps) - 1
+    progress = {"lesson": 3, "step": last, "completed": [1, 2]}
+    (workspace / ".migtutor").mkdir(exist_ok=True)
+    (workspace / ".migtutor" / "progress.json").write_text(json.dumps(progress))
+
+    result = cli(*base, "lesson", "check")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    start = lines.index("What this lesson changed in the schema (+ new):")
+    assert lines[start + 1] == "  + table users"
+    assert [line.split()[1] for line in lines[start + 2 : start + 6]] == [
+        "id", "email", "password", "created_at",
+    ]  # fmt: skip
+    assert all(line.startswith("      + ") for line in lines[start + 2 : start + 6])
+    assert "table posts" not in result.stdout  # lesson 3 left posts alone

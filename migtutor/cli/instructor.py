@@ -15,6 +15,7 @@ from migtutor import render
 from migtutor.cli.context import JsonOption, confirm_or_refuse
 from migtutor.cli.context import interactive as on_a_terminal
 from migtutor.cli.context import state as _state
+from migtutor.errors import MigtutorError
 from migtutor.urls import require_local
 
 if TYPE_CHECKING:
@@ -232,13 +233,18 @@ def show_reset_outcome(outcome: ResetOutcome) -> None:
 def demo(
     ctx: typer.Context,
     pause: Annotated[
-        bool | None,
+        str | None,
         typer.Option(
-            "--pause/--no-pause",
-            help="Wait for Enter after each lesson (default: only on a terminal).",
+            "--pause",
+            metavar="step|lesson|none",
+            help="Wait for Enter after each step (the default on a terminal), after each "
+            "lesson, or never. Without a terminal it never waits.",
             show_default=False,
         ),
     ] = None,
+    no_pause: Annotated[
+        bool, typer.Option("--no-pause", help="Never wait (the same as --pause none).")
+    ] = False,
     delay: Annotated[
         float, typer.Option("--delay", min=0, help="Seconds to wait between steps (terminal only).")
     ] = 0.0,
@@ -269,7 +275,9 @@ def demo(
     target = resetting.parse_target(to)
     given = ctx.find_root().params.get("workspace")
     interactive = on_a_terminal()
-    wait = interactive and (pause if pause is not None else True)
+    pacing = _pacing(pause, no_pause)
+    if not interactive:
+        pacing = "none"
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="migtutor-demo-") as scratch:
         workspace = Path(given).resolve() if given else Path(scratch) / "blog"
@@ -287,8 +295,8 @@ def demo(
         render.line(f"Database:  {_demo_database(database, given is not None)}")
         for event in demos.run_demo(workspace, database, target):
             if event.kind == "pause":
-                if wait:
-                    typer.prompt("Press Enter for the next lesson", default="", show_default=False)
+                if pacing == "step" or (pacing == "lesson" and event.text == "lesson"):
+                    pacing = _wait_for_enter(event.text, pacing)
                 continue
             show_demo_event(event)
             if interactive and delay:
@@ -296,6 +304,35 @@ def demo(
     render.line("")
     render.markup(f"[green]Demo finished[/] at {render.escape(target.label)}.")
     render.line(f"Run time: {time.perf_counter() - started:.1f} s (the only line that varies)")
+
+
+_PACINGS = ("step", "lesson", "none")
+
+
+def _pacing(pause: str | None, no_pause: bool) -> str:
+    if no_pause:
+        return "none"
+    if pause is None:
+        return "step"
+    if pause not in _PACINGS:
+        raise MigtutorError(
+            f"--pause {pause!r} is not a pace the demo knows. Give step (wait after each step), "
+            "lesson (after each lesson) or none (never wait).",
+            exit_code=2,
+        )
+    return pause
+
+
+def _wait_for_enter(after: str, pacing: str) -> str:
+    """Wait for Enter; Ctrl-C ends the demo quietly (exit 130), a closed input stops waiting."""
+    try:
+        input(f"Press Enter for the next {'lesson' if after == 'lesson' else 'step'} ")
+    except KeyboardInterrupt:
+        render.line("")
+        raise SystemExit(130) from None
+    except EOFError:
+        return "none"
+    return pacing
 
 
 def _demo_database(database: Any, workspace_given: bool) -> str:
@@ -336,6 +373,16 @@ def show_demo_event(event: Any) -> None:
         render.revisions(event.data)
     elif kind == "schema":
         _show_schema(event.data)
+    elif kind == "changes":
+        from migtutor import views
+
+        views.changes(event.data or [])
+    elif kind == "failure":
+        render.markup(f"[bold red]It fails:[/] {render.escape(event.text)}")
+    elif kind == "losses":
+        render.markup("[bold yellow]The data-loss guard: this downgrade destroys data:[/]")
+        for loss in event.data:
+            render.markup(f"  [red]{render.escape(loss.text)}[/]")
 
 
 def _show_schema(snapshot: Any) -> None:

@@ -199,6 +199,7 @@ def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
         next_lesson, next_step = _current(lessons, progress)
         if next_lesson is not lesson:
             render_lessons.lesson_completed(lesson)
+            _show_lesson_change(ctx, lesson.number)
         render.line()
         if next_step is None:
             render_lessons.finished(lessons)
@@ -208,6 +209,21 @@ def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
         render_lessons.check_failed(lesson, step, result.problems)
     if not result.passed:
         raise typer.Exit(1)
+
+
+def _show_lesson_change(ctx: typer.Context, number: int) -> None:
+    """The tables the lesson added or changed: its start (from the course) against now."""
+    from migtutor import views
+    from migtutor.database import connected
+    from migtutor.lesson_end import schema_at_start, tables_at_start
+    from migtutor.schema import snapshot
+
+    start = tables_at_start(number)
+    if start is None:
+        return
+    with connected(_state(ctx).database.url) as connection:
+        now = snapshot(connection, row_counts=False)
+    views.lesson_change(schema_at_start(now, start), now)
 
 
 @lesson_app.command()
