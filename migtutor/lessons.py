@@ -8,6 +8,7 @@ Lessons are data: one TOML file per lesson, `lessons/NN-slug.toml` of the course
     title = "Your first revision: the posts table"   # required
     revision = "l1_posts"                            # required: its reference revision's id
     autogenerate = ["Vote"]                          # made by autogenerate after adding these
+                                                     # ("User.phone_number": a column on one)
     goal = "Why this lesson matters."                # required
 
     [[steps]]                                        # at least one, in order
@@ -156,7 +157,9 @@ def load_lesson(path: Path) -> Lesson:
         raise LessonFileError(f"{name}: revision: {revision!r} is not a revision id.")
     models = data.get("autogenerate", [])
     if not isinstance(models, list) or not all(isinstance(m, str) and m for m in models):
-        raise LessonFileError(f"{name}: autogenerate: expected a list of model class names.")
+        raise LessonFileError(
+            f"{name}: autogenerate: expected a list of model class names (or Model.column)."
+        )
     goal = _required_str(name, "goal", data)
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
@@ -183,7 +186,9 @@ _CHECK_TYPES: dict[str, type | tuple[type, ...]] = {
     "scratch": bool,
     "drops_nothing": bool,
     "pending_tables": list,
+    "pending_columns": list,
     "models_match": bool,
+    "rows": dict,
 }
 _COLUMN_KEYS = {"name", "type", "nullable", "default", "timezone"}
 

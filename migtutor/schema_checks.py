@@ -1,7 +1,8 @@
 """A step's schema expectations, checked against a `migtutor.schema.Schema` snapshot.
 
 - `schema_problems(check, schema, where, postgres)`: every unmet `tables`, `absent_tables`,
-  `columns`, `absent_columns`, `primary_key`, `unique` and `foreign_keys` expectation, in words.
+  `columns`, `absent_columns`, `primary_key`, `unique`, `foreign_keys` and `rows` expectation,
+  in words (`rows` needs a snapshot taken with row counts).
 - `describe_changes(before, after)` and `same_schema(a, b)`: what a revision changed, as the
   roundtrip check sees it: tables, columns (their type family and nullability), primary keys,
   unique sets and foreign keys; constraint names, exact types and defaults aside.
@@ -82,6 +83,13 @@ def schema_problems(
             problems.append(
                 f'{where}, the foreign key {arrow} should have ondelete="{on_delete.upper()}", '
                 f"but its ON DELETE is {actual}."
+            )
+    for table, least in check.get("rows", {}).items():
+        count = tables[table].row_count if table in tables else None
+        if count is not None and count < least:
+            problems.append(
+                f"{where}, table {table} holds {count} row{'s' if count != 1 else ''}; this step "
+                f"needs at least {least}, so that what the revision does to existing rows shows."
             )
     return problems
 

@@ -45,11 +45,11 @@ def test_demo_runs_the_course_on_sqlite_and_prints_the_same_every_time(tmp_path:
     assert first.returncode == 0, first.stderr
     out = first.stdout
     for number in range(1, 6):
-        assert f"Lesson {number} of 5" in out
+        assert f"Lesson {number} of 7" in out
     for command in ('$ migtutor revision -m "create posts table"', "$ migtutor upgrade head",
                     "$ migtutor revision --autogenerate", "$ migtutor downgrade base"):  # fmt: skip
         assert command in out
-    assert "Database is now at <base>" in out and "Demo finished at l5_votes" in out
+    assert "Database is now at <base>" in out and "Demo finished at l7_phone" in out
     assert "Run time:" in out
     assert "tmp" not in without_run_time(out)  # no temporary paths in what it prints
     assert list(tmp_path.iterdir()) == []  # nothing left behind
@@ -63,8 +63,8 @@ def test_demo_runs_the_course_on_sqlite_and_prints_the_same_every_time(tmp_path:
 def test_demo_runs_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
     result = run_demo("-d", postgres_url, "demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "Lesson 5 of 5" in result.stdout and "Demo finished at l5_votes" in result.stdout
-    assert current_revision(postgres_url) == ["l5_votes"]
+    assert "Lesson 7 of 7" in result.stdout and "Demo finished at l7_phone" in result.stdout
+    assert current_revision(postgres_url) == ["l7_phone"]
 
     again = run_demo("-d", postgres_url, "demo", cwd=tmp_path)
     assert again.returncode == 1
@@ -79,7 +79,7 @@ def test_demo_to_a_lesson_in_a_given_workspace(cli, tmp_path: Path, monkeypatch)
     workspace = tmp_path / "show"
     result = cli("-w", str(workspace), "demo", "--to", "lesson:3", "--pause", "--delay", "2")
     assert result.exit_code == 0, result.output
-    assert "Lesson 2 of 5" in result.stdout and "Lesson 3 of 5" not in result.stdout
+    assert "Lesson 2 of 7" in result.stdout and "Lesson 3 of 7" not in result.stdout
     assert "Demo finished at l2_content (start of lesson 3)" in result.stdout
     versions = sorted(p.name[:10] for p in (workspace / "migrations" / "versions").glob("*.py"))
     assert versions == ["l1_posts_c", "l2_content"]

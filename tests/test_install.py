@@ -109,8 +109,8 @@ def test_installed_lesson_list_shows_the_course(installed, elsewhere):
 def test_installed_demo_runs_the_whole_course(installed, elsewhere):
     result = run([str(installed), "demo", "--no-pause"], cwd=elsewhere)
     assert result.returncode == 0, result.stderr
-    assert "Lesson 5 of 5" in result.stdout
-    assert "Demo finished at l5_votes" in result.stdout
+    assert "Lesson 7 of 7" in result.stdout
+    assert "Demo finished at l7_phone" in result.stdout
     assert list(elsewhere.iterdir()) == []
 
 

@@ -313,7 +313,7 @@ def test_learner_follows_the_course(cli, workspace, learner_url):
 def test_autogenerate_without_the_models_is_caught(cli, course_workspace, tmp_path):
     """env.py comparing with an empty MetaData: autogenerate proposes dropping every table."""
     me = Learner(cli, course_workspace, f"sqlite:///{tmp_path / 'blog.db'}")
-    (course_workspace / "migrations" / "versions" / "l5_votes_auto_vote.py").unlink()
+    (course_workspace / "migrations" / "versions" / "l6_votes_auto_vote.py").unlink()
     me.run("upgrade", "head")
     env = course_workspace / "migrations" / "env.py"
     env.write_text(
