@@ -82,8 +82,10 @@ def evaluate(step: Step, workspace: Path, database: DatabaseSettings) -> CheckRe
         if "head_count" in check and revisions and len(heads) != check["head_count"]:
             problems.append(_head_count_problem(check["head_count"], heads))
         needs_db = any(k in check for k in ("at_head", "at_base", "current_message"))
+        position: list[str] = []
         if needs_db:
-            problems += _position_problems(check, migrator, revisions, heads)
+            position = _position_problems(check, migrator, revisions, heads)
+            problems += position
         scratch_schema: Schema | None = None
         if check.get("roundtrip") or check.get("scratch"):
             if target is None:
@@ -111,7 +113,9 @@ def evaluate(step: Step, workspace: Path, database: DatabaseSettings) -> CheckRe
                 problems += schema_problems(
                     check, schema, "In your database", "postgresql" in database.backend
                 )
-        if "pending_tables" in check or "pending_columns" in check or check.get("models_match"):
+        compares = "pending_tables" in check or "pending_columns" in check
+        # Autogenerate compares only a database at the head: a position problem says it first.
+        if (compares or check.get("models_match")) and not position:
             problems += _autogenerate_problems(check, migrator)
         if needs_db or (_has_schema_checks(check) and not check.get("scratch")):
             # First: a revision edited after it ran explains the other problems.
