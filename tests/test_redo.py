@@ -94,12 +94,12 @@ def test_redo_asks_before_losing_data_and_refuses_without_a_terminal(
             sa.text("INSERT INTO posts (id, title, content, owner_id) VALUES (1, 't', 'c', 1)")
         )
         connection.execute(sa.text("INSERT INTO votes (user_id, post_id) VALUES (1, 1)"))
-    refused = run(cli, course_workspace, database_url, "redo")
+    refused = run(cli, course_workspace, database_url, "redo", "2")  # the votes revision too
     assert refused.exit_code == 1
     assert "votes: 1 row will be lost" in refused.output and "Nothing was changed" in refused.stderr
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM votes")).scalar() == 1
-    accepted = run(cli, course_workspace, database_url, "--json", "redo", "--yes")
+    accepted = run(cli, course_workspace, database_url, "--json", "redo", "2", "--yes")
     assert accepted.exit_code == 0, accepted.output
     assert accepted.json()["data_lost"][0]["table"] == "votes"
     with engine.connect() as connection:

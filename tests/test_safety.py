@@ -137,7 +137,7 @@ def test_on_a_terminal_it_asks_and_no_keeps_the_data(course_workspace: Path, cli
     migtutor = Path(sys.executable).with_name("migtutor")
     leader, follower = pty.openpty()
     process = subprocess.Popen(
-        [str(migtutor), "-w", str(course_workspace), "-d", url, "--no-color", "downgrade", "-1"],
+        [str(migtutor), "-w", str(course_workspace), "-d", url, "--no-color", "downgrade", "-2"],
         stdin=follower,
         stdout=follower,
         stderr=follower,

@@ -25,7 +25,7 @@ def test_graph_marks_head_and_current(cli, course_workspace: Path, database_url:
     lines = result.stdout.splitlines()
     assert lines[0].startswith("* l7_phone (head)")
     assert "add phone number" in lines[0]
-    assert lines[2].startswith("* l3_users (current)")
+    assert lines[4].startswith("* l3_users (current)")
     assert lines[-1].startswith("* l1_posts") and "create posts table" in lines[-1]
 
     data = cli(*base, "--json", "graph").json()
@@ -40,11 +40,11 @@ def test_graph_marks_head_and_current(cli, course_workspace: Path, database_url:
     ]
     assert data["nodes"][0] == {
         "revision": "l7_phone",
-        "message": "auto vote",
+        "message": "add phone number",
         "is_head": True,
         "is_current": False,
     }
-    assert data["nodes"][2]["is_current"] is True
+    assert data["nodes"][4]["is_current"] is True
     assert {"from": "l6_votes", "to": "l7_phone"} in data["edges"]
     assert len(data["edges"]) == 6
     assert cli(*base, "history", "--graph").stdout == result.stdout
@@ -108,7 +108,14 @@ def test_schema_shows_columns_keys_constraints_and_rows(
     data = cli(*base, "--json", "schema", "posts").json()
     (posts,) = data["tables"]
     assert posts["row_count"] == 2
-    assert [c["name"] for c in posts["columns"]] == ["id", "title", "content", "owner_id"]
+    assert [c["name"] for c in posts["columns"]] == [
+        "id",
+        "title",
+        "content",
+        "owner_id",
+        "published",
+        "created_at",
+    ]
     assert posts["foreign_keys"][0]["ondelete"] == "CASCADE"
 
     missing = cli(*base, "schema", "comments")
