@@ -197,6 +197,24 @@ def test_seed_is_deterministic_and_fits_the_target(cli, empty_dir, database_url)
     assert query(database_url, "SELECT max(id) FROM users") == [(4,)]
 
 
+def test_seed_fits_the_start_of_every_lesson(cli, empty_dir, database_url) -> None:
+    for number in range(1, len(REFERENCE_IDS) + 2):
+        target = f"lesson:{number}" if number <= len(REFERENCE_IDS) else "head"
+        result = cli("-w", str(empty_dir), "-d", database_url, "--json", "reset", "--to", target,
+                     "--seed", "--yes")  # fmt: skip
+        assert result.exit_code == 0, f"{target}: {result.output}"
+        tables = schema_of(database_url)
+        assert result.json()["seeded"] == {
+            table: count
+            for table, count in (("users", 3), ("posts", 4), ("votes", 4))
+            if table in tables
+        }, target
+    # At the end, the columns the sample rows leave out have their server defaults.
+    assert query(database_url, "SELECT count(*) FROM posts WHERE published") == [(4,)]
+    assert query(database_url, "SELECT count(created_at) FROM posts") == [(4,)]
+    assert query(database_url, "SELECT count(phone_number) FROM users") == [(0,)]
+
+
 def test_reset_brings_a_learner_workspace_in_line(cli, workspace: Path) -> None:
     created = cli("-w", str(workspace), "--json", "revision", "-m", "my posts table")
     assert created.exit_code == 0, created.output
