@@ -132,7 +132,7 @@ def test_installed_reset_to_lesson_3_then_check_says_what_is_next(installed, els
     assert 'No revision has the message "add user table"' in check.stdout
     assert "Traceback" not in check.stderr
 
-    assert run([str(installed), "lesson", "goto", "5"], cwd=elsewhere).returncode == 0
+    assert run([str(installed), "lesson", "goto", "6"], cwd=elsewhere).returncode == 0
     solution = run([str(installed), "lesson", "solution"], cwd=elsewhere)
     assert solution.returncode == 0, solution.stderr
     assert "migtutor/models.py" in solution.stdout and "class Vote" in solution.stdout
