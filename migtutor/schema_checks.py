@@ -115,6 +115,14 @@ def _column_problems(spec: dict[str, Any], info: Column, where: str, postgres: b
             f"{where}, column {name} should be a TIMESTAMP {wanted} TIME ZONE "
             f"(sa.TIMESTAMP(timezone={spec['timezone']})), but it is {info.generic_type}."
         )
+    quoted = (info.default or "").strip()
+    if not postgres and info.family == "boolean" and quoted[:1] in ("'", '"') and quoted[1:-1]:
+        problems.append(
+            f"{where}, column {name} has the server default {quoted}, a text: SQLite stores those "
+            "characters in every row, and `WHERE " + name.split(".")[1] + "` finds none of them "
+            "(text counts as 0). Use server_default=sa.true() (or sa.false()), written 1 or 0 for "
+            "SQLite and true or false for PostgreSQL."
+        )
     wanted_default = spec.get("default")
     if wanted_default is not None:
         actual = (info.default or "").lower()

@@ -277,6 +277,14 @@ def test_learner_follows_the_course(cli, workspace, learner_url):
         me.fails(5, 2, "contains null values", "server_default=sa.true()")
     else:
         me.fails(5, 2, "Cannot add a NOT NULL column", "server_default=sa.true()")
+    if not me.postgres:  # the course's 'TRUE': a text on SQLite
+        write_functions(
+            columns,
+            'op.add_column("posts", sa.Column("published", sa.Boolean(), nullable=False, '
+            'server_default="TRUE"))',
+            'op.drop_column("posts", "published")',
+        )
+        me.fails(5, 2, "server default 'TRUE', a text", "sa.true()")
     published = """
         sa.Column("published", sa.Boolean(), nullable=False, server_default=sa.true())
     """
