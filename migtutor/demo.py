@@ -69,7 +69,7 @@ def lesson_plans() -> list[LessonPlan]:
 
 
 def _model_change(name: str) -> str:
-    """ "Vote" is a new class; "User.phone_number" a new column on an existing one."""
+    """A new class ("Vote"), or a new column on an existing one ("User.phone_number")."""
     model, _, column = name.partition(".")
     return f"a {column} column on the {model} class" if column else f"a {name} class"
 

@@ -251,9 +251,15 @@ def _validate_check(name: str, where: str, check: dict[str, Any]) -> None:
         for item in check.get(key, []):
             if not isinstance(item, str) or not item.isidentifier():
                 raise LessonFileError(f"{name}: {where}.{key}: {item!r} is not a table name.")
-    for item in check.get("absent_columns", []):
-        if not isinstance(item, str) or not _DOTTED.match(item):
-            raise LessonFileError(f"{name}: {where}.absent_columns: {item!r} is not TABLE.COLUMN.")
+    for key in ("absent_columns", "pending_columns"):
+        for item in check.get(key, []):
+            if not isinstance(item, str) or not _DOTTED.match(item):
+                raise LessonFileError(f"{name}: {where}.{key}: {item!r} is not TABLE.COLUMN.")
+    for table, least in check.get("rows", {}).items():
+        if not isinstance(least, int) or isinstance(least, bool) or least < 1:
+            raise LessonFileError(
+                f"{name}: {where}.rows.{table}: expected the least number of rows (1 or more)."
+            )
     for number, item in enumerate(check.get("columns", [])):
         key = f"{where}.columns[{number}]"
         spec = {"name": item} if isinstance(item, str) else item

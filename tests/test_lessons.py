@@ -67,6 +67,16 @@ def test_every_lesson_file_is_valid(cli):
             "01-bad.toml: steps[0].check.foreign_keys[0]",
         ),
         (
+            "title='t'\nrevision='r'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\n"
+            "check={ rows = { posts = 'some' } }\n",
+            "01-bad.toml: steps[0].check.rows.posts: expected the least number of rows",
+        ),
+        (
+            "title='t'\nrevision='r'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\n"
+            "check={ pending_columns = ['phone_number'] }\n",
+            "01-bad.toml: steps[0].check.pending_columns: 'phone_number' is not TABLE.COLUMN",
+        ),
+        (
             "title='t'\nrevision='r'\ngoal='g'\n[[steps]]\ntext='t'\ncheck={}\n",
             "steps[0].hint: required",
         ),
