@@ -26,7 +26,9 @@ A step's `check` table may hold these expectations (all optional):
                                               # copy with the revision applied, not the database
     drops_nothing = true                      # the revision's upgrade() drops no table or column
     pending_tables = ["votes"]                # autogenerate sees these new tables in the models
+    pending_columns = ["users.phone_number"]  # ... and these new columns
     models_match = true                       # `migtutor check` finds no difference
+    rows = {posts = 1}                        # the table holds at least this many rows
 
 Column `type` is a family: integer, string, timestamp, boolean, numeric, date. `default = "now"`
 matches now() and CURRENT_TIMESTAMP; any other default is matched as text. `timezone = true` is
@@ -80,8 +82,10 @@ def evaluate(step: Step, workspace: Path, database: DatabaseSettings) -> CheckRe
         if "head_count" in check and revisions and len(heads) != check["head_count"]:
             problems.append(_head_count_problem(check["head_count"], heads))
         needs_db = any(k in check for k in ("at_head", "at_base", "current_message"))
+        position: list[str] = []
         if needs_db:
-            problems += _position_problems(check, migrator, revisions, heads)
+            position = _position_problems(check, migrator, revisions, heads)
+            problems += position
         scratch_schema: Schema | None = None
         if check.get("roundtrip") or check.get("scratch"):
             if target is None:
@@ -104,12 +108,14 @@ def evaluate(step: Step, workspace: Path, database: DatabaseSettings) -> CheckRe
                         check, scratch_schema, where, "postgresql" in database.backend
                     )
             else:
-                schema = snapshot(migrator.connection, row_counts=False)
+                schema = snapshot(migrator.connection, row_counts="rows" in check)
                 migrator.connection.rollback()
                 problems += schema_problems(
                     check, schema, "In your database", "postgresql" in database.backend
                 )
-        if "pending_tables" in check or check.get("models_match"):
+        compares = "pending_tables" in check or "pending_columns" in check
+        # Autogenerate compares only a database at the head: a position problem says it first.
+        if (compares or check.get("models_match")) and not position:
             problems += _autogenerate_problems(check, migrator)
         if needs_db or (_has_schema_checks(check) and not check.get("scratch")):
             # First: a revision edited after it ran explains the other problems.
@@ -246,7 +252,7 @@ def _empty_pending_heads(heads: list[Revision], current_ids: list[str]) -> list[
 
 
 def _has_schema_checks(check: dict[str, Any]) -> bool:
-    keys = ("tables", "absent_tables", "columns", "absent_columns", "primary_key", "unique")
+    keys = ("tables", "absent_tables", "columns", "absent_columns", "primary_key", "unique", "rows")
     return any(k in check for k in keys) or "foreign_keys" in check
 
 
@@ -263,6 +269,14 @@ def _autogenerate_problems(check: dict[str, Any], migrator: Migrator) -> list[st
                 "not defined yet, or not imported (model not imported for autogenerate). Add "
                 f'the class, with __tablename__ = "{table}", to app/models.py (the module '
                 "migrations/env.py imports), and make it inherit from Base."
+            )
+    for name in check.get("pending_columns", []):
+        if f"add column {name}" not in diffs:
+            table, column = name.split(".")
+            problems.append(
+                f"Autogenerate does not see a new column {column} on {table} in your models: add "
+                f'it to the model class with __tablename__ = "{table}" in app/models.py (the '
+                "module migrations/env.py imports)."
             )
     if check.get("models_match") and diffs:
         problems.append(

@@ -2,10 +2,11 @@
 
 Each lesson file (`lessons/NN-name.toml` of the course) names its reference revision
 (`revision = "l1_posts"`) and, when the learner makes it with `revision --autogenerate`, the
-models they add first (`autogenerate = ["Vote"]`). `lessons/course.toml` holds what belongs to
-the course as a whole: its tables, dependants first (the order they can be dropped in), and the
-sample rows `reset --seed` puts in. Lesson N starts after `reference_ids()[:N-1]`; the schema
-at each start is what those revisions build (`migtutor.reset.reference_schemas`).
+models they add first (`autogenerate = ["Vote"]`, or `["User.phone_number"]` for a column added
+to a model). `lessons/course.toml` holds what belongs to the course as a whole: its tables,
+dependants first (the order they can be dropped in), and the sample rows `reset --seed` puts in.
+Lesson N starts after `reference_ids()[:N-1]`; the schema at each start is what those revisions
+build (`migtutor.reset.reference_schemas`).
 
 Public API (reset, the demo, class status, sync and the error translation call it):
 

@@ -108,7 +108,7 @@ def _node_id(revision: str) -> str:
 
 
 def _revision_label(rev: Revision) -> str:
-    """'l5_votes (head) (current): auto vote'."""
+    """'l7_phone (head) (current): add phone number'."""
     tags = [tag for tag, present in (("head", rev.is_head), ("current", rev.is_current)) if present]
     label = rev.revision + "".join(f" ({tag})" for tag in tags)
     message = rev.message.splitlines()[0].strip() if rev.message.strip() else ""

@@ -8,6 +8,7 @@ Lessons are data: one TOML file per lesson, `lessons/NN-slug.toml` of the course
     title = "Your first revision: the posts table"   # required
     revision = "l1_posts"                            # required: its reference revision's id
     autogenerate = ["Vote"]                          # made by autogenerate after adding these
+                                                     # ("User.phone_number": a column on one)
     goal = "Why this lesson matters."                # required
 
     [[steps]]                                        # at least one, in order
@@ -156,7 +157,9 @@ def load_lesson(path: Path) -> Lesson:
         raise LessonFileError(f"{name}: revision: {revision!r} is not a revision id.")
     models = data.get("autogenerate", [])
     if not isinstance(models, list) or not all(isinstance(m, str) and m for m in models):
-        raise LessonFileError(f"{name}: autogenerate: expected a list of model class names.")
+        raise LessonFileError(
+            f"{name}: autogenerate: expected a list of model class names (or Model.column)."
+        )
     goal = _required_str(name, "goal", data)
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
@@ -183,7 +186,9 @@ _CHECK_TYPES: dict[str, type | tuple[type, ...]] = {
     "scratch": bool,
     "drops_nothing": bool,
     "pending_tables": list,
+    "pending_columns": list,
     "models_match": bool,
+    "rows": dict,
 }
 _COLUMN_KEYS = {"name", "type", "nullable", "default", "timezone"}
 
@@ -246,9 +251,15 @@ def _validate_check(name: str, where: str, check: dict[str, Any]) -> None:
         for item in check.get(key, []):
             if not isinstance(item, str) or not item.isidentifier():
                 raise LessonFileError(f"{name}: {where}.{key}: {item!r} is not a table name.")
-    for item in check.get("absent_columns", []):
-        if not isinstance(item, str) or not _DOTTED.match(item):
-            raise LessonFileError(f"{name}: {where}.absent_columns: {item!r} is not TABLE.COLUMN.")
+    for key in ("absent_columns", "pending_columns"):
+        for item in check.get(key, []):
+            if not isinstance(item, str) or not _DOTTED.match(item):
+                raise LessonFileError(f"{name}: {where}.{key}: {item!r} is not TABLE.COLUMN.")
+    for table, least in check.get("rows", {}).items():
+        if not isinstance(least, int) or isinstance(least, bool) or least < 1:
+            raise LessonFileError(
+                f"{name}: {where}.rows.{table}: expected the least number of rows (1 or more)."
+            )
     for number, item in enumerate(check.get("columns", [])):
         key = f"{where}.columns[{number}]"
         spec = {"name": item} if isinstance(item, str) else item

@@ -1,7 +1,8 @@
 """A step's schema expectations, checked against a `migtutor.schema.Schema` snapshot.
 
 - `schema_problems(check, schema, where, postgres)`: every unmet `tables`, `absent_tables`,
-  `columns`, `absent_columns`, `primary_key`, `unique` and `foreign_keys` expectation, in words.
+  `columns`, `absent_columns`, `primary_key`, `unique`, `foreign_keys` and `rows` expectation,
+  in words (`rows` needs a snapshot taken with row counts).
 - `describe_changes(before, after)` and `same_schema(a, b)`: what a revision changed, as the
   roundtrip check sees it (`schema.diff(..., strict=False)`), in words: tables, columns (their
   type family and nullability), primary keys, unique sets and foreign keys; constraint names,
@@ -84,6 +85,13 @@ def schema_problems(
                 f'{where}, the foreign key {arrow} should have ondelete="{on_delete.upper()}", '
                 f"but its ON DELETE is {actual}."
             )
+    for table, least in check.get("rows", {}).items():
+        count = tables[table].row_count if table in tables else None
+        if count is not None and count < least:
+            problems.append(
+                f"{where}, table {table} holds {count} row{'s' if count != 1 else ''}; this step "
+                f"needs at least {least}, so that what the revision does to existing rows shows."
+            )
     return problems
 
 
@@ -107,6 +115,14 @@ def _column_problems(spec: dict[str, Any], info: Column, where: str, postgres: b
         problems.append(
             f"{where}, column {name} should be a TIMESTAMP {wanted} TIME ZONE "
             f"(sa.TIMESTAMP(timezone={spec['timezone']})), but it is {info.generic_type}."
+        )
+    quoted = (info.default or "").strip()
+    if not postgres and info.family == "boolean" and quoted[:1] in ("'", '"') and quoted[1:-1]:
+        problems.append(
+            f"{where}, column {name} has the server default {quoted}, a text: SQLite stores those "
+            "characters in every row, and `WHERE " + name.split(".")[1] + "` finds none of them "
+            "(text counts as 0). Use server_default=sa.true() (or sa.false()), written 1 or 0 for "
+            "SQLite and true or false for PostgreSQL."
         )
     wanted_default = spec.get("default")
     if wanted_default is not None:

@@ -132,7 +132,7 @@ def workspace(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def course_workspace(tmp_path: Path) -> Path:
-    """A workspace holding the course's five reference revisions and finished models."""
+    """A workspace holding the course's reference revisions and finished models."""
     directory = tmp_path / "course"
     assert invoke("init", str(directory)).exit_code == 0
     for script in (REPO / "migrations" / "versions").glob("*.py"):

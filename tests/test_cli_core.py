@@ -129,22 +129,27 @@ def test_upgrade_downgrade_relative_and_absolute(
     assert cli(*ws, "--json", "upgrade", "l3").json()["current"] == ["l3_users"]
     assert cli(*ws, "--json", "upgrade", "l3_users+1").json()["current"] == ["l4_owner_fk"]
     text = cli(*ws, "upgrade")
-    assert "upgrade l4_owner_fk -> l5_votes, auto vote" in text.stdout
-    assert "Database is now at l5_votes (head)." in text.stdout
+    assert "upgrade l6_votes -> l7_phone, add phone number" in text.stdout
+    assert "Database is now at l7_phone (head)." in text.stdout
     assert cli(*ws, "--json", "current").json()["up_to_date"] is True
 
-    down = cli(*ws, "--json", "downgrade", "-2")
+    down = cli(*ws, "--json", "downgrade", "-4")
     assert down.exit_code == 0, down.output
-    assert [step["from"] for step in down.json()["applied"]] == ["l5_votes", "l4_owner_fk"]
+    assert [step["from"] for step in down.json()["applied"]] == [
+        "l7_phone",
+        "l6_votes",
+        "l5_published",
+        "l4_owner_fk",
+    ]
     assert down.json()["current"] == ["l3_users"]
     assert cli(*ws, "--json", "downgrade", "l1_posts").json()["current"] == ["l1_posts"]
     assert cli(*ws, "--json", "downgrade", "base").json()["current"] == []
     assert table_names(database_url) == {"alembic_version"}
 
     history = cli(*ws, "--json", "upgrade", "heads")
-    assert history.json()["current"] == ["l5_votes"]
+    assert history.json()["current"] == ["l7_phone"]
     ranged = cli(*ws, "--json", "history", "-r", "-2:current").json()
-    assert [item["revision"] for item in ranged] == ["l5_votes", "l4_owner_fk", "l3_users"]
+    assert [item["revision"] for item in ranged] == ["l7_phone", "l6_votes", "l5_published"]
     assert ranged[0]["is_current"] is True
 
 
@@ -165,9 +170,10 @@ def test_sql_mode_prints_sql_and_changes_nothing(
     else:
         assert whole.exit_code == 0, whole.output
         assert "CREATE TABLE votes" in whole.stdout
-    down = cli(*ws, "downgrade", "--sql", "l5_votes:l4_owner_fk")
+    down = cli(*ws, "downgrade", "--sql", "l7_phone:l5_published")
     assert down.exit_code == 0, down.output
     assert "DROP TABLE votes" in down.stdout
+    assert "DROP COLUMN phone_number" in down.stdout
 
 
 def test_stamp_and_purge(cli, course_workspace: Path, database_url: str) -> None:
@@ -268,7 +274,7 @@ def test_plain_alembic_cli_sees_what_migtutor_sees(cli, course_workspace: Path) 
     subprocess.run(
         [str(alembic), "upgrade", "head"], cwd=course_workspace, check=True, capture_output=True
     )
-    assert cli("-w", str(course_workspace), "--json", "current").json()["current"] == ["l5_votes"]
+    assert cli("-w", str(course_workspace), "--json", "current").json()["current"] == ["l7_phone"]
 
 
 def on_a_terminal(*args: str, env: dict[str, str]) -> str:

@@ -33,7 +33,7 @@ def test_unknown_and_ambiguous_revisions(cli, course_workspace: Path) -> None:
     ws = ["-w", str(course_workspace)]
     assert_clean_failure(cli(*ws, "upgrade", "zzz999"), "zzz999", "migtutor history")
     for rev_id in ("abcd01", "abcd02"):
-        cli(*ws, "revision", "-m", rev_id, "--rev-id", rev_id, "--head", "l5_votes", "--splice")
+        cli(*ws, "revision", "-m", rev_id, "--rev-id", rev_id, "--head", "l7_phone", "--splice")
     assert_clean_failure(cli(*ws, "show", "abcd"), "abcd01", "more characters")
 
 

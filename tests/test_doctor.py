@@ -10,14 +10,14 @@ import sqlalchemy as sa
 EMPTY_DOWNGRADE = '''"""add bio
 
 Revision ID: l6_bio
-Revises: l5_votes
+Revises: l7_phone
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "l6_bio"
-down_revision = "l5_votes"
+down_revision = "l7_phone"
 branch_labels = None
 depends_on = None
 
@@ -151,7 +151,7 @@ def test_database_behind_the_head(cli, course_workspace: Path, database_url: str
     _, code, data = doctor(cli, course_workspace, database_url)
     assert code == 1
     found = problems(data)["behind_head"]
-    assert "l3_users" in found["message"] and "l5_votes" in found["message"]
+    assert "l3_users" in found["message"] and "l7_phone" in found["message"]
     assert found["fix"] == "migtutor upgrade head"
 
 

@@ -59,7 +59,7 @@ def test_alembic_refusals_are_explained(migrator: Migrator) -> None:
 
 def test_several_heads_and_an_ambiguous_prefix(migrator: Migrator) -> None:
     for rev_id in ("abcd01", "abcd02"):
-        migrator.revision(rev_id, rev_id=rev_id, head="l5_votes", splice=True)
+        migrator.revision(rev_id, rev_id=rev_id, head="l7_phone", splice=True)
     explained(raised(lambda: migrator.get("abcd")), "abcd01", "abcd02", "more characters")
     explained(raised(lambda: migrator.upgrade("head")), "merge heads")
 

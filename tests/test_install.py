@@ -109,8 +109,8 @@ def test_installed_lesson_list_shows_the_course(installed, elsewhere):
 def test_installed_demo_runs_the_whole_course(installed, elsewhere):
     result = run([str(installed), "demo", "--no-pause"], cwd=elsewhere)
     assert result.returncode == 0, result.stderr
-    assert "Lesson 5 of 5" in result.stdout
-    assert "Demo finished at l5_votes" in result.stdout
+    assert "Lesson 7 of 7" in result.stdout
+    assert "Demo finished at l7_phone" in result.stdout
     assert list(elsewhere.iterdir()) == []
 
 
@@ -132,7 +132,7 @@ def test_installed_reset_to_lesson_3_then_check_says_what_is_next(installed, els
     assert 'No revision has the message "add user table"' in check.stdout
     assert "Traceback" not in check.stderr
 
-    assert run([str(installed), "lesson", "goto", "5"], cwd=elsewhere).returncode == 0
+    assert run([str(installed), "lesson", "goto", "6"], cwd=elsewhere).returncode == 0
     solution = run([str(installed), "lesson", "solution"], cwd=elsewhere)
     assert solution.returncode == 0, solution.stderr
     assert "migtutor/models.py" in solution.stdout and "class Vote" in solution.stdout

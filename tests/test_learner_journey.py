@@ -1,4 +1,4 @@
-"""A learner goes from `migtutor init` to the end of lesson 5, writing the files by hand.
+"""A learner goes from `migtutor init` to the end of lesson 7, writing the files by hand.
 
 On the way they make the typical mistakes (an empty or missing downgrade(), a forgotten upgrade,
 a foreign key dropped after its column, a model autogenerate cannot see) and `lesson check`
@@ -67,6 +67,7 @@ class Learner:
 
     def check(self) -> dict:
         result = self.run("--json", "lesson", "check", expect=None)
+        assert result.stdout, result.output
         data = result.json()
         assert result.exit_code == (0 if data["passed"] else 1), result.output
         return data
@@ -261,8 +262,87 @@ def test_learner_follows_the_course(cli, workspace, learner_url):
     me.passes(4, 2)
     me.passes(4, 3)  # reading: SQLite enforces foreign keys only with the pragma
 
-    # -- lesson 5: autogenerate -----------------------------------------------------------------
-    me.fails(5, 1, "model not imported")  # no Vote model yet
+    # -- lesson 5: defaults on a table with rows -----------------------------------------------
+    me.fails(5, 1, "table posts holds 0 rows")
+    me.run("reset", "--to", "lesson:5", "--seed", "--yes")
+    assert list((workspace / ".migtutor" / "backup").glob("versions-*/*.py"))  # their files
+    me.passes(5, 1)
+    columns = me.revision("add last few columns to posts table")
+    write_functions(
+        columns,
+        'op.add_column("posts", sa.Column("published", sa.Boolean(), nullable=False))',
+        'op.drop_column("posts", "published")',
+    )
+    if me.postgres:
+        me.fails(5, 2, "contains null values", "server_default=sa.true()")
+    else:
+        me.fails(5, 2, "Cannot add a NOT NULL column", "server_default=sa.true()")
+    if not me.postgres:  # the course's 'TRUE': a text on SQLite
+        write_functions(
+            columns,
+            'op.add_column("posts", sa.Column("published", sa.Boolean(), nullable=False, '
+            'server_default="TRUE"))',
+            'op.drop_column("posts", "published")',
+        )
+        me.fails(5, 2, "server default 'TRUE', a text", "sa.true()")
+    published = """
+        sa.Column("published", sa.Boolean(), nullable=False, server_default=sa.true())
+    """
+    write_functions(
+        columns,
+        f'op.add_column("posts", {published.strip()})',
+        'op.drop_column("posts", "published")',
+    )
+    me.passes(5, 2)
+    me.fails(5, 3, "has no column created_at")
+    created = """
+        sa.Column(
+            "created_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=DEFAULT
+        )
+    """
+    if me.postgres:  # the course's own form, PostgreSQL's now()
+        plain = created.strip().replace("DEFAULT", 'sa.text("now()")')
+        write_functions(
+            columns,
+            f'op.add_column("posts", {published.strip()})\nop.add_column("posts", {plain})',
+            'op.drop_column("posts", "created_at")\nop.drop_column("posts", "published")',
+        )
+    else:
+        plain = created.strip().replace("DEFAULT", "sa.func.now()")
+        write_functions(
+            columns,
+            f'op.add_column("posts", {published.strip()})\nop.add_column("posts", {plain})',
+            'op.drop_column("posts", "created_at")\nop.drop_column("posts", "published")',
+        )
+        me.fails(5, 3, "non-constant default", "batch_alter_table")
+        write_functions(
+            columns,
+            f"""
+            with op.batch_alter_table("posts") as batch_op:
+                batch_op.add_column({published.strip()})
+                batch_op.add_column({plain})
+            """,
+            """
+            with op.batch_alter_table("posts") as batch_op:
+                batch_op.drop_column("created_at")
+                batch_op.drop_column("published")
+            """,
+        )
+    me.passes(5, 3)
+    me.fails(5, 4, "has not been upgraded")
+    me.run("upgrade", "head")
+    me.passes(5, 4)
+    engine = sa.create_engine(me.url)
+    try:  # every existing post got the defaults, and the same created_at
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT published, created_at FROM posts")).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == 4 and all(row[0] in (True, 1) for row in rows)
+    assert len({row[1] for row in rows}) == 1 and rows[0][1] is not None
+
+    # -- lesson 6: autogenerate -----------------------------------------------------------------
+    me.fails(6, 1, "model not imported")  # no Vote model yet
     models = workspace / "app" / "models.py"
     original_models = models.read_text(encoding="utf-8")
     # First try: the model in its own module, which nothing imports.
@@ -271,10 +351,10 @@ def test_learner_follows_the_course(cli, workspace, learner_url):
         + VOTE_MODEL,
         encoding="utf-8",
     )
-    me.fails(5, 1, "model not imported", "app/models.py")
+    me.fails(6, 1, "model not imported", "app/models.py")
     (workspace / "app" / "votes.py").unlink()
     models.write_text(original_models + VOTE_MODEL, encoding="utf-8")
-    me.passes(5, 1)
+    me.passes(6, 1)
 
     # Tidying up, the learner moves Vote back out of models.py before autogenerating:
     models.write_text(original_models, encoding="utf-8")
@@ -283,7 +363,7 @@ def test_learner_follows_the_course(cli, workspace, learner_url):
     assert not list((workspace / "migrations" / "versions").glob("*auto_vote*"))
     kept = me.run("--json", "revision", "--autogenerate", "--keep-empty", "-m", "auto vote")
     empty = Path(kept.json()["path"])
-    me.fails(5, 2, "upgrade() is empty", "Autogenerate wrote an empty revision")
+    me.fails(6, 2, "upgrade() is empty", "Autogenerate wrote an empty revision")
     empty.unlink()
     models.write_text(original_models + VOTE_MODEL, encoding="utf-8")
     votes = me.revision("auto vote", autogenerate=True)
@@ -291,29 +371,49 @@ def test_learner_follows_the_course(cli, workspace, learner_url):
     assert re.search(r"op\.create_table\(\s*['\"]votes", generated)
     assert "drop_table('posts')" not in generated and 'drop_table("posts")' not in generated
     assert "migtutor_progress" not in generated  # migtutor's own table is no model's
-    me.passes(5, 2)
-    me.fails(5, 3, "has not been upgraded")  # forgotten upgrade, again
+    me.passes(6, 2)
+    me.fails(6, 3, "has not been upgraded")  # forgotten upgrade, again
     me.run("upgrade", "head")
-    me.passes(5, 3)
-    me.passes(5, 4)
-    me.run("downgrade", "base")
+    me.passes(6, 3)
+    me.passes(6, 4)
+    me.run("downgrade", "base", "--yes")  # the sample rows go too
     assert me.tables() == set()
-    me.passes(5, 5)
+    me.passes(6, 5)
     me.run("upgrade", "head")
     assert me.tables() == {"posts", "users", "votes"}
-    me.passes(5, 6)
+    me.passes(6, 6)
+
+    # -- lesson 7: autogenerate on your own ----------------------------------------------------
+    me.fails(7, 1, "does not see a new column phone_number on users")
+    user_password = "    password = Column(String, nullable=False)\n"
+    text = models.read_text(encoding="utf-8")
+    assert text.count(user_password) == 1
+    models.write_text(
+        text.replace(user_password, user_password + "    phone_number = Column(String)\n"),
+        encoding="utf-8",
+    )
+    me.passes(7, 1)
+    phone = me.revision("add phone number", autogenerate=True).read_text(encoding="utf-8")
+    upgrade = phone[phone.index("def upgrade") : phone.index("def downgrade")]
+    assert "add_column" in upgrade and "phone_number" in upgrade and "drop" not in upgrade
+    me.passes(7, 2)
+    me.fails(7, 3, "has not been upgraded")
+    me.run("upgrade", "head")
+    me.passes(7, 3)
+    assert cli("-w", str(workspace), "-d", me.url, "check").exit_code == 0
 
     listed = me.run("--json", "lesson", "list").json()
-    assert [item["status"] for item in listed] == ["done"] * 5
+    assert [item["status"] for item in listed] == ["done"] * 7
     assert all(item["steps_done"] == item["steps_total"] for item in listed)
     finished = me.run("lesson", "check")
-    assert "finished all 5 lessons" in finished.stdout
+    assert "finished all 7 lessons" in finished.stdout
 
 
 def test_autogenerate_without_the_models_is_caught(cli, course_workspace, tmp_path):
     """env.py comparing with an empty MetaData: autogenerate proposes dropping every table."""
     me = Learner(cli, course_workspace, f"sqlite:///{tmp_path / 'blog.db'}")
-    (course_workspace / "migrations" / "versions" / "l5_votes_auto_vote.py").unlink()
+    for name in ("l6_votes_auto_vote.py", "l7_phone_add_phone_number.py"):
+        (course_workspace / "migrations" / "versions" / name).unlink()
     me.run("upgrade", "head")
     env = course_workspace / "migrations" / "env.py"
     env.write_text(
@@ -325,9 +425,9 @@ def test_autogenerate_without_the_models_is_caught(cli, course_workspace, tmp_pa
         encoding="utf-8",
     )
     me.revision("auto vote", autogenerate=True)
-    me.run("lesson", "goto", "5")
+    me.run("lesson", "goto", "6")
     progress = course_workspace / ".migtutor" / "progress.json"
-    progress.write_text('{"lesson": 5, "step": 1, "completed": [1, 2, 3, 4]}', encoding="utf-8")
-    problems = me.fails(5, 2, "drops what it should keep", "table posts was dropped")
+    progress.write_text('{"lesson": 6, "step": 1, "completed": [1, 2, 3, 4, 5]}', encoding="utf-8")
+    problems = me.fails(6, 2, "drops what it should keep", "table posts was dropped")
     assert any("target_metadata = Base.metadata" in problem for problem in problems)
     assert {"posts", "users"} <= me.tables()  # the learner's tables are untouched

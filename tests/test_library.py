@@ -19,7 +19,7 @@ def open_migrator(workspace: Path, url: str) -> Migrator:
 def test_migrator_moves_and_reports_each_step(course_workspace: Path, database_url: str) -> None:
     with open_migrator(course_workspace, database_url) as migrator:
         assert migrator.current_heads() == []
-        assert migrator.head_ids() == ["l5_votes"]
+        assert migrator.head_ids() == ["l7_phone"]
         up = migrator.upgrade("l3_users")
         assert [step.revision for step in up.steps] == list(reference_ids()[:3])
         assert all(step.is_upgrade for step in up.steps)
@@ -40,7 +40,7 @@ def test_migrator_moves_and_reports_each_step(course_workspace: Path, database_u
         (None, "upgrade", "+2"),
         ("l1_posts", "upgrade", "head"),
         ("l4_owner_fk", "downgrade", "-2"),
-        ("l5_votes", "downgrade", "base"),
+        ("l7_phone", "downgrade", "base"),
         ("l2_content", "upgrade", "l4_owner_fk"),
     ],
 )
@@ -71,7 +71,9 @@ def test_explain_walks_both_branches_of_a_fork(course_workspace: Path, tmp_path:
         outcome = migrator.upgrade("heads")
     planned = {s.split(" -> ")[1].split(":")[0] for s in plan.steps or []}
     assert (
-        planned == {step.revision for step in outcome.steps} == {"l4_owner_fk", "l5_votes", "side1"}
+        planned
+        == {step.revision for step in outcome.steps}
+        == {"l4_owner_fk", "l5_published", "l6_votes", "l7_phone", "side1"}
     )
 
 
@@ -168,7 +170,12 @@ def test_checks_evaluate_says_what_is_missing_then_passes(
     database = DatabaseSettings(url=database_url, source="test")
     with open_migrator(course_workspace, database_url) as migrator:
         migrator.upgrade("l3_users")
-    for name in ("l4_owner_fk", "l5_votes"):  # the workspace as it is at the end of lesson 3
+    for name in (
+        "l4_owner_fk",
+        "l5_published",
+        "l6_votes",
+        "l7_phone",
+    ):  # the workspace as it is at the end of lesson 3
         next((course_workspace / "migrations" / "versions").glob(f"{name}*.py")).unlink()
     assert evaluate(step, course_workspace, database).passed
     with open_migrator(course_workspace, database_url) as migrator:

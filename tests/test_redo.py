@@ -10,14 +10,14 @@ import sqlalchemy as sa
 HALF_UNDONE = '''"""add subtitle, undone badly
 
 Revision ID: l6_subtitle
-Revises: l5_votes
+Revises: l7_phone
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "l6_subtitle"
-down_revision = "l5_votes"
+down_revision = "l7_phone"
 branch_labels = None
 depends_on = None
 
@@ -52,13 +52,13 @@ def test_redo_goes_down_and_up_and_finds_the_schema_unchanged(
     redone = run(cli, course_workspace, database_url, "--json", "redo", "2")
     assert redone.exit_code == 0, redone.output
     data = redone.json()
-    assert [step["to"] for step in data["down"]["applied"]] == ["l4_owner_fk", "l3_users"]
-    assert [step["to"] for step in data["up"]["applied"]] == ["l4_owner_fk", "l5_votes"]
-    assert data["current"] == ["l5_votes"] and data["schema_changed"] == []
+    assert [step["to"] for step in data["down"]["applied"]] == ["l6_votes", "l5_published"]
+    assert [step["to"] for step in data["up"]["applied"]] == ["l6_votes", "l7_phone"]
+    assert data["current"] == ["l7_phone"] and data["schema_changed"] == []
     human = run(cli, course_workspace, database_url, "redo")
     assert human.exit_code == 0, human.output
-    assert "downgrade l5_votes -> l4_owner_fk" in human.stdout
-    assert "upgrade l4_owner_fk -> l5_votes" in human.stdout
+    assert "downgrade l7_phone -> l6_votes" in human.stdout
+    assert "upgrade l6_votes -> l7_phone" in human.stdout
     assert "differs" not in human.stdout
 
 
@@ -94,12 +94,12 @@ def test_redo_asks_before_losing_data_and_refuses_without_a_terminal(
             sa.text("INSERT INTO posts (id, title, content, owner_id) VALUES (1, 't', 'c', 1)")
         )
         connection.execute(sa.text("INSERT INTO votes (user_id, post_id) VALUES (1, 1)"))
-    refused = run(cli, course_workspace, database_url, "redo")
+    refused = run(cli, course_workspace, database_url, "redo", "2")  # the votes revision too
     assert refused.exit_code == 1
     assert "votes: 1 row will be lost" in refused.output and "Nothing was changed" in refused.stderr
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM votes")).scalar() == 1
-    accepted = run(cli, course_workspace, database_url, "--json", "redo", "--yes")
+    accepted = run(cli, course_workspace, database_url, "--json", "redo", "2", "--yes")
     assert accepted.exit_code == 0, accepted.output
     assert accepted.json()["data_lost"][0]["table"] == "votes"
     with engine.connect() as connection:

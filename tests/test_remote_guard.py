@@ -87,4 +87,4 @@ def test_allow_remote_lets_the_command_through(cli, tmp_path: Path, postgres_url
 
     allowed = cli(*ws, "reset", "--to", "head", "--yes", "--allow-remote")
     assert allowed.exit_code == 0, allowed.output
-    assert_at(postgres_url, "l5_votes")
+    assert_at(postgres_url, "l7_phone")

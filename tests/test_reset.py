@@ -78,7 +78,7 @@ def reset(cli, directory: Path, url: str, *args: str):
 def test_reset_reaches_each_reference_state(cli, empty_dir, database_url, target) -> None:
     result = reset(cli, empty_dir, database_url, "--to", target, "--yes")
     assert result.exit_code == 0, result.output
-    revision = {"base": None, "lesson:1": None, "lesson:3": "l2_content", "head": "l5_votes"}.get(
+    revision = {"base": None, "lesson:1": None, "lesson:3": "l2_content", "head": "l7_phone"}.get(
         target, target
     )
     assert_at(database_url, revision)
@@ -88,8 +88,8 @@ def test_reset_reaches_each_reference_state(cli, empty_dir, database_url, target
 def test_reference_schemas_match_the_reference_revisions(cli, empty_dir, tmp_path) -> None:
     # Derived from the reference revisions; the course's final schema, written out here.
     assert {t: set(c) for t, c in REFERENCE_SCHEMAS[REFERENCE_IDS[-1]].items()} == {
-        "posts": {"id", "title", "content", "owner_id"},
-        "users": {"id", "email", "password", "created_at"},
+        "posts": {"id", "title", "content", "published", "created_at", "owner_id"},
+        "users": {"id", "email", "password", "created_at", "phone_number"},
         "votes": {"user_id", "post_id"},
     }
     assert REFERENCE_SCHEMAS[None] == {} and len(REFERENCE_SCHEMAS) == len(REFERENCE_IDS) + 1
@@ -112,9 +112,9 @@ def test_without_yes_and_without_a_terminal_reset_refuses_and_changes_nothing(
     assert "Traceback" not in result.output
     # It said what it would destroy: tables with their row counts, and the current revision.
     assert "posts" in result.stdout and "4 rows" in result.stdout
-    assert "l5_votes" in result.stdout
+    assert "l7_phone" in result.stdout
     assert query(database_url, "SELECT id, title FROM posts ORDER BY id") == before
-    assert_at(database_url, "l5_votes")
+    assert_at(database_url, "l7_phone")
 
 
 def test_reset_recovers_tables_made_by_create_all(cli, empty_dir, database_url) -> None:
@@ -155,7 +155,7 @@ def test_reset_recovers_a_half_applied_learner_revision(cli, empty_dir, database
     result = reset(cli, empty_dir, database_url, "--to", "head", "--yes")
 
     assert result.exit_code == 0, result.output
-    assert_at(database_url, "l5_votes")
+    assert_at(database_url, "l7_phone")
 
 
 def test_reset_keeps_tables_it_does_not_own_unless_all(cli, empty_dir, database_url) -> None:
@@ -195,6 +195,24 @@ def test_seed_is_deterministic_and_fits_the_target(cli, empty_dir, database_url)
     # New rows still get fresh ids (PostgreSQL's sequences were moved past the sample rows).
     execute(database_url, "INSERT INTO users (email, password) VALUES ('new@example.com', 'h')")
     assert query(database_url, "SELECT max(id) FROM users") == [(4,)]
+
+
+def test_seed_fits_the_start_of_every_lesson(cli, empty_dir, database_url) -> None:
+    for number in range(1, len(REFERENCE_IDS) + 2):
+        target = f"lesson:{number}" if number <= len(REFERENCE_IDS) else "head"
+        result = cli("-w", str(empty_dir), "-d", database_url, "--json", "reset", "--to", target,
+                     "--seed", "--yes")  # fmt: skip
+        assert result.exit_code == 0, f"{target}: {result.output}"
+        tables = schema_of(database_url)
+        assert result.json()["seeded"] == {
+            table: count
+            for table, count in (("users", 3), ("posts", 4), ("votes", 4))
+            if table in tables
+        }, target
+    # At the end, the columns the sample rows leave out have their server defaults.
+    assert query(database_url, "SELECT count(*) FROM posts WHERE published") == [(4,)]
+    assert query(database_url, "SELECT count(created_at) FROM posts") == [(4,)]
+    assert query(database_url, "SELECT count(phone_number) FROM users") == [(0,)]
 
 
 def test_reset_brings_a_learner_workspace_in_line(cli, workspace: Path) -> None:
@@ -238,7 +256,7 @@ def test_an_unknown_target_is_explained(cli, empty_dir, tmp_path) -> None:
     for target in ("lesson:9", "lesson:x", "nowhere"):
         result = reset(cli, empty_dir, url, "--to", target, "--yes")
         assert result.exit_code == 1, target
-        assert "lesson:N" in result.stderr or "lesson:1 to lesson:5" in result.stderr
+        assert "lesson:N" in result.stderr or "lesson:1 to lesson:7" in result.stderr
 
 
 @pytest.mark.postgres
@@ -289,4 +307,4 @@ def test_ctrl_c_during_reset_rolls_everything_back(tmp_path: Path, postgres_url:
     assert "rolled back" in stderr and "exactly as it was" in stderr
     assert "Traceback" not in stderr
     assert query(postgres_url, "SELECT count(*) FROM users") == [(3,)]
-    assert_at(postgres_url, "l5_votes")
+    assert_at(postgres_url, "l7_phone")

@@ -12,14 +12,14 @@ import sqlalchemy as sa
 DROP_TITLE = '''"""drop title
 
 Revision ID: l6_drop_title
-Revises: l5_votes
+Revises: l7_phone
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "l6_drop_title"
-down_revision = "l5_votes"
+down_revision = "l7_phone"
 branch_labels = None
 depends_on = None
 
@@ -71,7 +71,7 @@ def test_downgrade_with_data_at_stake_refuses_without_a_terminal(
     assert "Nothing was changed" in result.stderr and "--yes" in result.stderr
     assert "Traceback" not in result.output
     # nothing changed: same revision, same tables, same data
-    assert cli(*base, "--json", "current").json()["current"] == ["l5_votes"]
+    assert cli(*base, "--json", "current").json()["current"] == ["l7_phone"]
     assert query(database_url, "SELECT count(content) FROM posts")[0][0] == 12
     assert query(database_url, "SELECT count(*) FROM votes")[0][0] == 2
 
@@ -137,7 +137,7 @@ def test_on_a_terminal_it_asks_and_no_keeps_the_data(course_workspace: Path, cli
     migtutor = Path(sys.executable).with_name("migtutor")
     leader, follower = pty.openpty()
     process = subprocess.Popen(
-        [str(migtutor), "-w", str(course_workspace), "-d", url, "--no-color", "downgrade", "-1"],
+        [str(migtutor), "-w", str(course_workspace), "-d", url, "--no-color", "downgrade", "-2"],
         stdin=follower,
         stdout=follower,
         stderr=follower,
@@ -166,14 +166,14 @@ def test_on_a_terminal_it_asks_and_no_keeps_the_data(course_workspace: Path, cli
 SQL_REVISION = '''"""change data
 
 Revision ID: l6_data
-Revises: l5_votes
+Revises: l7_phone
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "l6_data"
-down_revision = "l5_votes"
+down_revision = "l7_phone"
 branch_labels = None
 depends_on = None
 
@@ -240,7 +240,7 @@ def test_data_lost_without_dropping_anything_is_guarded(
     assert expected in refused.stderr
     assert not_expected not in refused.stderr.split("destroys data", 1)[1].split("Refusing")[0]
     assert "Nothing was changed" in refused.stderr
-    assert cli(*base, "--json", "current").json()["current"] == ["l5_votes"]
+    assert cli(*base, "--json", "current").json()["current"] == ["l7_phone"]
     assert query(database_url, "SELECT count(*), count(content) FROM posts")[0] == (12, 12)
     assert query(database_url, "SELECT count(*) FROM votes")[0][0] == 2
 

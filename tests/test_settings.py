@@ -120,5 +120,5 @@ def test_password_with_percent_reaches_postgres(cli, course_workspace: Path, pos
     }
     result = cli("-w", str(course_workspace), "--json", "upgrade", "head", env=env)
     assert result.exit_code == 0, result.output
-    assert result.json()["current"] == ["l5_votes"]
+    assert result.json()["current"] == ["l7_phone"]
     assert "100%@:/pure" not in result.output

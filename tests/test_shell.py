@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 MIGTUTOR = str(Path(sys.executable).with_name("migtutor"))
-COURSE_IDS = ["l1_posts", "l2_content", "l3_users", "l4_owner_fk", "l5_votes"]
+COURSE_IDS = [
+    "l1_posts",
+    "l2_content",
+    "l3_users",
+    "l4_owner_fk",
+    "l5_published",
+    "l6_votes",
+    "l7_phone",
+]
 
 
 def run(
@@ -62,13 +70,13 @@ def test_completion_of_commands_lessons_and_revisions(shell: str, course_workspa
     inside = course_workspace / "app"  # the workspace is found upward, as for every command
     assert set(complete(shell, "migtutor up", inside)) == {"upgrade"}
     assert {"list", "show", "check", "goto"} <= set(complete(shell, "migtutor lesson ", inside))
-    assert complete(shell, "migtutor lesson goto ", inside) == ["1", "2", "3", "4", "5"]
+    assert complete(shell, "migtutor lesson goto ", inside) == ["1", "2", "3", "4", "5", "6", "7"]
     assert complete(shell, "migtutor lesson show 3", inside) == ["3"]
     assert complete(shell, "migtutor upgrade l", inside) == COURSE_IDS
     assert complete(shell, "migtutor show l3", inside) == ["l3_users"]
     assert complete(shell, "migtutor downgrade ", inside) == ["base", *COURSE_IDS]
     elsewhere = f"migtutor -w {course_workspace} stamp l5"
-    assert complete(shell, elsewhere, course_workspace.parent) == ["l5_votes"]
+    assert complete(shell, elsewhere, course_workspace.parent) == ["l5_published"]
 
 
 @pytest.mark.parametrize(
@@ -117,11 +125,11 @@ def test_json_after_the_command_as_before_it(cli, course_workspace: Path) -> Non
     assert after.json() == cli(*ws, "--json", "lesson", "list").json()
     upgraded = cli(*ws, "upgrade", "head", "--json")
     assert upgraded.exit_code == 0, upgraded.output
-    assert upgraded.json()["current"] == ["l5_votes"]
+    assert upgraded.json()["current"] == ["l7_phone"]
     assert cli(*ws, "current", "--json").json()["up_to_date"] is True
     down = cli(*ws, "downgrade", "--json", "-1", "--yes")
     assert down.exit_code == 0, down.output
-    assert down.json()["current"] == ["l4_owner_fk"]
+    assert down.json()["current"] == ["l6_votes"]
 
 
 @pytest.mark.parametrize("command", ["upgrade", "downgrade"])
@@ -135,7 +143,7 @@ def test_an_unknown_option_to_a_move_is_a_usage_error(cli, course_workspace: Pat
 def test_relative_targets_still_work(cli, course_workspace: Path) -> None:
     ws = ("-w", str(course_workspace))
     assert cli(*ws, "upgrade", "head").exit_code == 0
-    result = cli(*ws, "downgrade", "-2", "--yes")
+    result = cli(*ws, "downgrade", "-4", "--yes")
     assert result.exit_code == 0, result.output
     assert cli(*ws, "--json", "current").json()["current"] == ["l3_users"]
     sql = cli(*ws, "-d", "postgresql+psycopg2://u@127.0.0.1/x", "downgrade", "--sql", "l3:-1")
@@ -149,7 +157,7 @@ def test_history_indicate_current_means_what_it_means_in_alembic(
     ws = ("-w", str(course_workspace), "-d", "postgresql+psycopg2://u@127.0.0.1:1/nowhere")
     listed = cli(*ws, "history", "-i")
     assert listed.exit_code == 0, listed.output
-    assert "l5_votes" in listed.stdout
+    assert "l7_phone" in listed.stdout
     assert "not reachable" in listed.stderr
     required = cli(*ws, "history", "--require-database")
     assert required.exit_code == 1

@@ -112,7 +112,7 @@ def test_an_empty_autogenerate_is_explained_and_not_kept_in_a_lesson(
 ) -> None:
     from test_learner_journey import VOTE_MODEL
 
-    run = at_lesson(cli, workspace, database_url, 5)
+    run = at_lesson(cli, workspace, database_url, 6)
     versions = workspace / "migrations" / "versions"
     before = sorted(versions.glob("*.py"))
     refused = run("revision", "--autogenerate", "-m", "auto vote", expect=1)

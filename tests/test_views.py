@@ -23,28 +23,30 @@ def test_graph_marks_head_and_current(cli, course_workspace: Path, database_url:
     result = cli(*base, "graph")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("* l5_votes (head)")
-    assert "auto vote" in lines[0]
-    assert lines[2].startswith("* l3_users (current)")
+    assert lines[0].startswith("* l7_phone (head)")
+    assert "add phone number" in lines[0]
+    assert lines[4].startswith("* l3_users (current)")
     assert lines[-1].startswith("* l1_posts") and "create posts table" in lines[-1]
 
     data = cli(*base, "--json", "graph").json()
     assert [node["revision"] for node in data["nodes"]] == [
-        "l5_votes",
+        "l7_phone",
+        "l6_votes",
+        "l5_published",
         "l4_owner_fk",
         "l3_users",
         "l2_content",
         "l1_posts",
     ]
     assert data["nodes"][0] == {
-        "revision": "l5_votes",
-        "message": "auto vote",
+        "revision": "l7_phone",
+        "message": "add phone number",
         "is_head": True,
         "is_current": False,
     }
-    assert data["nodes"][2]["is_current"] is True
-    assert {"from": "l4_owner_fk", "to": "l5_votes"} in data["edges"]
-    assert len(data["edges"]) == 4
+    assert data["nodes"][4]["is_current"] is True
+    assert {"from": "l6_votes", "to": "l7_phone"} in data["edges"]
+    assert len(data["edges"]) == 6
     assert cli(*base, "history", "--graph").stdout == result.stdout
 
 
@@ -106,7 +108,14 @@ def test_schema_shows_columns_keys_constraints_and_rows(
     data = cli(*base, "--json", "schema", "posts").json()
     (posts,) = data["tables"]
     assert posts["row_count"] == 2
-    assert [c["name"] for c in posts["columns"]] == ["id", "title", "content", "owner_id"]
+    assert [c["name"] for c in posts["columns"]] == [
+        "id",
+        "title",
+        "content",
+        "owner_id",
+        "published",
+        "created_at",
+    ]
     assert posts["foreign_keys"][0]["ondelete"] == "CASCADE"
 
     missing = cli(*base, "schema", "comments")
@@ -135,7 +144,7 @@ def test_schema_changes_are_printed_after_each_move(
 
     quiet = cli(*base, "upgrade", "--quiet", "head")
     assert quiet.exit_code == 0 and "Schema changes" not in quiet.stdout
-    assert "Database is now at l5_votes" in quiet.stdout
+    assert "Database is now at l7_phone" in quiet.stdout
 
     assert "- table votes: (user_id, post_id)" in cli(*base, "downgrade", "l4_owner_fk").stdout
 
@@ -177,8 +186,8 @@ def test_revision_explain(cli, course_workspace: Path, database_url: str) -> Non
     result = cli(*base, "revision", "--explain", "-m", "add bio", "--rev-id", "bio")
     assert result.exit_code == 0, result.output
     assert "alembic revision -m 'add bio'" in result.stdout
-    assert "down_revision = 'l5_votes'" in result.stdout
-    assert "alembic upgrade l5_votes:bio --sql" in result.stdout
+    assert "down_revision = 'l7_phone'" in result.stdout
+    assert "alembic upgrade l7_phone:bio --sql" in result.stdout
     assert "UPDATE alembic_version SET version_num='bio'" in result.stdout
     assert "Created revision bio" in result.stdout
 

@@ -144,7 +144,7 @@ def test_a_wait_is_reported_and_ends_when_the_holder_does(
                 process.kill()
                 process.wait()
     assert process.returncode == 0, err
-    assert "Database is now at l5_votes" in out
+    assert "Database is now at l7_phone" in out
     assert "owner_id" in columns(database_url, "posts")
 
 

@@ -94,14 +94,14 @@ def test_watch_once_without_a_terminal_prints_the_verdict_line(cli, workspace: P
 def test_watch_stops_when_the_lesson_ends(cli, course_workspace: Path, tmp_path: Path) -> None:
     ws = ("-w", str(course_workspace), "-d", f"sqlite:///{tmp_path / 'c.db'}")
     assert cli(*ws, "reset", "--to", "head", "--yes").exit_code == 0
-    assert cli(*ws, "lesson", "goto", "5").exit_code == 0
-    lesson = cli(*ws, "--json", "lesson", "list").json()[4]
+    assert cli(*ws, "lesson", "goto", "7").exit_code == 0
+    lesson = cli(*ws, "--json", "lesson", "list").json()[6]
     data = json.loads((course_workspace / ".migtutor" / "progress.json").read_text())
     data["step"] = lesson["steps_total"] - 1  # the last step, which the database already meets
     (course_workspace / ".migtutor" / "progress.json").write_text(json.dumps(data))
     result = cli(*ws, "lesson", "watch", "--timeout", "60")
     assert result.exit_code == 0, result.output
-    assert "passed" in result.stdout and "Lesson 5" in result.stdout
+    assert "passed" in result.stdout and "Lesson 7" in result.stdout
 
 
 def test_each_hint_reveals_one_more_layer(cli, workspace: Path) -> None:

@@ -1,11 +1,21 @@
 """The blog API's models: what the application believes the database looks like.
 
 Alembic's autogenerate compares these classes (through Base.metadata) with the live database.
-Lessons 1 to 4 write the migrations for Post and User by hand; lesson 5 adds a Vote model here
+Lessons 1 to 5 write the migrations for Post and User by hand; lesson 6 adds a Vote model here
 and lets autogenerate write its migration.
 """
 
-from sqlalchemy import TIMESTAMP, Column, ForeignKey, Integer, MetaData, String, func
+from sqlalchemy import (
+    TIMESTAMP,
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    func,
+    true,
+)
 from sqlalchemy.orm import declarative_base, relationship
 
 # Predictable constraint names, so a generated downgrade can drop them by name. Alembic applies
@@ -30,6 +40,8 @@ class Post(Base):
     id = Column(Integer, primary_key=True)
     title = Column(String, nullable=False)
     content = Column(String, nullable=False)
+    published = Column(Boolean, nullable=False, server_default=true())
+    created_at = Column(TIMESTAMP(timezone=True), nullable=False, server_default=func.now())
     owner_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
 
     # A Python-side link between objects, not a database object: autogenerate ignores it.

@@ -1,7 +1,7 @@
 """auto vote
 
-Revision ID: l5_votes
-Revises: l4_owner_fk
+Revision ID: l6_votes
+Revises: l5_published
 Create Date: 2026-01-01 00:00:00
 
 """
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "l5_votes"
-down_revision: str | Sequence[str] | None = "l4_owner_fk"
+revision: str = "l6_votes"
+down_revision: str | Sequence[str] | None = "l5_published"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
