@@ -619,7 +619,13 @@ def seed_data(connection: Connection) -> dict[str, int]:
             | ({"created_at": created} if "created_at" in columns else {})
             for row in rows
         ]
-        connection.execute(table.insert(), fitted)
+        # Rows that leave out different columns go in separate batches: one INSERT names one
+        # set of columns, and a column a row leaves out must get its server default, not NULL.
+        batches: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in fitted:
+            batches.setdefault(tuple(sorted(row)), []).append(row)
+        for batch in batches.values():
+            connection.execute(table.insert(), batch)
         counts[name] = len(fitted)
         if connection.dialect.name == "postgresql" and "id" in columns:
             connection.execute(
