@@ -12,6 +12,11 @@ returns the script of the calling thread's block (class commands run in threads)
 usual. When the name is absent the block simply loads the files twice, and
 `MIGTUTOR_PLAIN_ALEMBIC=1` turns the shortcut off (CI runs the suite that way too, so the
 plain path is tested).
+
+One caller needs the shared object for what it does, not for speed: `redo REV` of an edited
+revision runs the downgrade() that was applied by setting it on the loaded module, which a
+command loading the files anew would not see. It opens `needed()` around its move, and checks
+`available()` first so that a release without the name gets a clear refusal.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
 _in_thread = threading.local()  # the innermost block's script, per thread
 _installed: dict[str, Any] = {"count": 0, "original": None}
 _installing = threading.Lock()
+_needed = threading.local()  # set while a caller depends on the shared object, per thread
 
 
 def plain_alembic() -> bool:
@@ -35,12 +41,31 @@ def plain_alembic() -> bool:
     return os.environ.get("MIGTUTOR_PLAIN_ALEMBIC") == "1"
 
 
+def available() -> bool:
+    """True when this Alembic release lets commands be handed an already-loaded script."""
+    from alembic import command
+
+    return hasattr(getattr(command, "ScriptDirectory", None), "from_config")
+
+
+@contextlib.contextmanager
+def needed() -> Iterator[None]:
+    """Within the block, `sharing` shares even under MIGTUTOR_PLAIN_ALEMBIC=1: the caller has
+    changed the loaded revision modules and the commands must run those."""
+    outer = getattr(_needed, "on", False)
+    _needed.on = True
+    try:
+        yield
+    finally:
+        _needed.on = outer
+
+
 @contextlib.contextmanager
 def sharing(script: ScriptDirectory) -> Iterator[None]:
     """Within the block, `alembic.command` functions use `script` instead of loading anew."""
     from alembic import command
 
-    if plain_alembic() or not hasattr(getattr(command, "ScriptDirectory", None), "from_config"):
+    if (plain_alembic() and not getattr(_needed, "on", False)) or not available():
         yield
         return
     outer = getattr(_in_thread, "script", None)

@@ -173,7 +173,7 @@ def _redo_revision(
 def _as_applied(migrator: Migrator, lowest: str, current: str) -> Iterator[None]:
     """While downgrading from `current` to below `lowest`, run each edited revision's
     downgrade() as it was applied (kept in migtutor_applied), not as its file has it now."""
-    from migtutor import applied
+    from migtutor import alembic_shortcuts, applied
 
     drifted = {d.revision for d in migrator.applied_drift([current])}
     rows = applied.read(migrator.connection) if drifted else {}
@@ -186,8 +186,18 @@ def _as_applied(migrator: Migrator, lowest: str, current: str) -> Iterator[None]
         module = migrator.script.get_revision(rev.revision).module
         swapped.append((module, module.downgrade))
         module.downgrade = applied.applied_downgrade(row.source, rev.path)
+    if swapped and not alembic_shortcuts.available():
+        for module, downgrade in swapped:
+            module.downgrade = downgrade
+        names = ", ".join(sorted(drifted))
+        raise MigtutorError(
+            f"This Alembic release cannot be made to run the downgrade() of {names} as it was "
+            "applied (its file has changed since). Put the file back as it was when applied, "
+            "run `migtutor downgrade` past it, then restore your edit and `migtutor upgrade`."
+        )
     try:
-        yield
+        with alembic_shortcuts.needed():
+            yield
     finally:
         for module, downgrade in swapped:
             module.downgrade = downgrade
