@@ -15,49 +15,15 @@ from migtutor.schema import (
     UniqueConstraint,
     count_rows,
 )
-
-
-def _type_name(column_type: Any, dialect: Any) -> str:
-    try:
-        return str(column_type.compile(dialect=dialect))
-    except Exception:
-        return type(column_type).__name__.upper()
-
-
-def _generic_name(column_type: Any) -> str:
-    try:
-        return str(column_type)
-    except Exception:
-        return type(column_type).__name__.upper()
-
-
-def _type_family(column_type: Any, generic_name: str) -> str:
-    import sqlalchemy as sa
-
-    for family, kinds in (
-        ("boolean", (sa.Boolean,)),
-        ("integer", (sa.Integer,)),
-        ("numeric", (sa.Numeric, sa.Float)),
-        ("timestamp", (sa.DateTime,)),
-        ("date", (sa.Date,)),
-        ("string", (sa.String,)),
-    ):
-        if isinstance(column_type, kinds):
-            return family
-    return generic_name.lower()
+from migtutor.schema import _column as column_from_type
 
 
 def _column(col: dict[str, Any], dialect: Any, pk_columns: tuple[str, ...]) -> Column:
-    generic = _generic_name(col["type"])
-    return Column(
-        name=col["name"],
-        type=_type_name(col["type"], dialect),
-        nullable=bool(col.get("nullable", True)),
-        default=None if col.get("default") is None else str(col["default"]),
-        primary_key=col["name"] in pk_columns,
-        family=_type_family(col["type"], generic),
-        generic_type=generic,
-        timezone=getattr(col["type"], "timezone", None),
+    # The Inspector's type object turned into a Column the way the snapshot turns the catalog's
+    # (schema._column): what is compared is the types and structure the two readers find.
+    nullable = bool(col.get("nullable", True))
+    return column_from_type(
+        col["name"], col["type"], nullable, col.get("default"), dialect, pk_columns
     )
 
 
