@@ -178,23 +178,23 @@ def _as_applied(migrator: Migrator, lowest: str, current: str) -> Iterator[None]
     drifted = {d.revision for d in migrator.applied_drift([current])}
     rows = applied.read(migrator.connection) if drifted else {}
     migrator.connection.rollback()
-    swapped = []
-    for rev in migrator.revisions(f"{lowest}:{current}"):
-        row = rows.get(rev.revision)
-        if rev.revision not in drifted or row is None:
-            continue
-        module = migrator.script.get_revision(rev.revision).module
-        swapped.append((module, module.downgrade))
-        module.downgrade = applied.applied_downgrade(row.source, rev.path)
-    if swapped and not alembic_shortcuts.available():
-        for module, downgrade in swapped:
-            module.downgrade = downgrade
-        names = ", ".join(sorted(drifted))
+    edited = [
+        (rev, rows[rev.revision])
+        for rev in migrator.revisions(f"{lowest}:{current}")
+        if rev.revision in drifted and rev.revision in rows
+    ]
+    if edited and not alembic_shortcuts.available():
+        names = ", ".join(rev.revision for rev, _ in edited)
         raise MigtutorError(
             f"This Alembic release cannot be made to run the downgrade() of {names} as it was "
             "applied (its file has changed since). Put the file back as it was when applied, "
             "run `migtutor downgrade` past it, then restore your edit and `migtutor upgrade`."
         )
+    swapped = []
+    for rev, row in edited:
+        module = migrator.script.get_revision(rev.revision).module
+        swapped.append((module, module.downgrade))
+        module.downgrade = applied.applied_downgrade(row.source, rev.path)
     try:
         with alembic_shortcuts.needed():
             yield
