@@ -217,8 +217,9 @@ def _position_problems(
         return [unknown_revision(unknown)]
     problems = []
     head_ids = sorted(h.revision for h in heads)
-    if check.get("at_head") and len(heads) > 1 and "head_count" not in check:
-        problems.append(fork_problem(heads))
+    if check.get("at_head") and len(heads) > 1:
+        if "head_count" not in check:  # else the head count's problem names the fork already
+            problems.append(fork_problem(heads))
     elif check.get("at_head") and (empty := _empty_pending_heads(heads, current_ids)):
         problems += empty  # upgrading would record it as applied and do nothing
     elif check.get("at_head") and (not current_ids or sorted(current_ids) != head_ids):

@@ -19,11 +19,10 @@ def tables_at_start(lesson: int) -> dict[str, frozenset[str]] | None:
     """Table -> columns at the start of `lesson`, or None when it makes no reference revision."""
     from migtutor.reset import reference_schemas
 
-    ids = course.reference_ids()
-    if not 1 <= lesson <= len(ids):
+    revisions = course.lesson_revisions()
+    if not 1 <= lesson <= len(revisions) or revisions[lesson - 1] is None:
         return None
-    before = ids[lesson - 2] if lesson > 1 else None
-    return reference_schemas().get(before)
+    return reference_schemas().get(course.start_of(lesson))
 
 
 def schema_at_start(now: Schema, start: dict[str, frozenset[str]]) -> Schema:

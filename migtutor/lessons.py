@@ -6,7 +6,9 @@ Lessons are data: one TOML file per lesson, `lessons/NN-slug.toml` of the course
 `migtutor.course`). A file holds:
 
     title = "Your first revision: the posts table"   # required
-    revision = "l1_posts"                            # required: its reference revision's id
+    revision = "l1_posts"                            # its reference revision's id; left out
+                                                     # by a lesson that adds none (it practises
+                                                     # on the chain the lessons before built)
     autogenerate = ["Vote"]                          # made by autogenerate after adding these
                                                      # ("User.phone_number": a column on one)
     goal = "Why this lesson matters."                # required
@@ -21,6 +23,11 @@ Lessons are data: one TOML file per lesson, `lessons/NN-slug.toml` of the course
 
     [steps.check]                                    # required: the step's expectations; the
     revision_message = "create posts table"          # keys are documented in migtutor/checks.py
+
+    [steps.setup]                                    # optional: `migtutor lesson setup` puts the
+    scenario = "applied_empty"                       # workspace in a broken state to get out of;
+    message = "add summary to posts"                 # scenarios and their keys: SCENARIOS below,
+                                                     # what they do: migtutor/scenarios.py
 
 Unknown keys, wrong types and malformed check values are errors naming the file and the key.
 
@@ -75,6 +82,7 @@ class Step:
     code: str = ""
     solution: str = ""
     mistakes: list[Mistake] = field(default_factory=list)
+    setup: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -85,7 +93,7 @@ class Lesson:
     goal: str
     steps: list[Step]
     path: Path
-    revision: str = ""
+    revision: str = ""  # "" for a lesson that adds no revision
     autogenerate: list[str] = field(default_factory=list)
 
 
@@ -120,7 +128,7 @@ def lint(directory: Path | None = None) -> list[str]:
             continue
         if lesson.number != expected:
             problems.append(f"{path.name}: expected number {expected:02d} (no gaps allowed).")
-        if not any(reference_versions().glob(f"{lesson.revision}_*.py")):
+        if lesson.revision and not any(reference_versions().glob(f"{lesson.revision}_*.py")):
             problems.append(
                 f"{path.name}: revision: no file {lesson.revision}_*.py in "
                 "migrations/versions/ of the course."
@@ -152,9 +160,12 @@ def load_lesson(path: Path) -> Lesson:
         raise LessonFileError(f"{name}: cannot be read: {exc}.") from exc
     _known_keys(name, "", data, {"title", "revision", "autogenerate", "goal", "steps"})
     title = _required_str(name, "title", data)
-    revision = _required_str(name, "revision", data)
-    if not revision.isidentifier():
-        raise LessonFileError(f"{name}: revision: {revision!r} is not a revision id.")
+    revision = data.get("revision", "")
+    if "revision" in data and (not isinstance(revision, str) or not revision.isidentifier()):
+        raise LessonFileError(
+            f"{name}: revision: {revision!r} is not a revision id (leave the key out for a "
+            "lesson that adds no revision)."
+        )
     models = data.get("autogenerate", [])
     if not isinstance(models, list) or not all(isinstance(m, str) and m for m in models):
         raise LessonFileError(
@@ -168,7 +179,16 @@ def load_lesson(path: Path) -> Lesson:
     return Lesson(int(match.group(1)), match.group(2), title, goal, steps, path, revision, models)
 
 
-_STEP_KEYS = {"text", "command", "code", "check", "hint", "mistakes", "solution"}
+_STEP_KEYS = {"text", "command", "code", "check", "hint", "mistakes", "solution", "setup"}
+# The scenarios a step's setup may name (migtutor/scenarios.py does them) and the keys each
+# takes besides `scenario`; every key is a string except `replace`, a table of old -> new text.
+SCENARIOS: dict[str, set[str]] = {
+    "applied_empty": {"message", "upgrade", "downgrade"},
+    "edited_after_applied": {"replace"},
+    "deleted_file": set(),
+    "two_heads": {"message", "upgrade", "downgrade"},
+    "untracked_tables": {"message", "upgrade", "downgrade"},
+}
 _CHECK_TYPES: dict[str, type | tuple[type, ...]] = {
     "revision_message": str,
     "head_count": int,
@@ -210,6 +230,8 @@ def _load_step(name: str, index: int, raw: Any) -> Step:
     if not isinstance(check, dict):
         raise LessonFileError(f"{name}: {where}.check: expected a table of expectations.")
     _validate_check(name, f"{where}.check", check)
+    setup = raw.get("setup", {})
+    _validate_setup(name, f"{where}.setup", setup)
     mistakes = []
     raw_mistakes = raw.get("mistakes", [])
     if not isinstance(raw_mistakes, list):
@@ -233,8 +255,35 @@ def _load_step(name: str, index: int, raw: Any) -> Step:
         check=check,
         hint=hint,
         mistakes=mistakes,
+        setup=setup,
         **optional,
     )
+
+
+def _validate_setup(name: str, where: str, setup: Any) -> None:
+    if not isinstance(setup, dict):
+        raise LessonFileError(f"{name}: {where}: expected a table ([steps.setup]).")
+    if not setup:
+        return
+    scenario = setup.get("scenario")
+    if scenario not in SCENARIOS:
+        raise LessonFileError(
+            f"{name}: {where}.scenario: expected one of {', '.join(sorted(SCENARIOS))}, "
+            f"not {scenario!r}."
+        )
+    _known_keys(name, where + ".", setup, {"scenario", *SCENARIOS[scenario]})
+    for key in SCENARIOS[scenario]:
+        value = setup.get(key)
+        if key == "replace":
+            if not isinstance(value, dict) or not value or not all(
+                isinstance(k, str) and k and isinstance(v, str) for k, v in value.items()
+            ):
+                raise LessonFileError(
+                    f"{name}: {where}.replace: required, a table of text to find -> its "
+                    'replacement (e.g. { summary = "teaser" }).'
+                )
+        elif not isinstance(value, str) or not value.strip():
+            raise LessonFileError(f"{name}: {where}.{key}: required, a non-empty string.")
 
 
 def _validate_check(name: str, where: str, check: dict[str, Any]) -> None:

@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING, Any
 
 from migtutor.alembic_config import versions_location
 from migtutor.applied import APPLIED_TABLE
-from migtutor.course import course_tables, lesson_count, reference_ids, seed_created_at, seed_rows
+from migtutor.course import (
+    course_tables,
+    lesson_count,
+    reference_ids,
+    seed_created_at,
+    seed_rows,
+    start_of,
+)
 from migtutor.course_files import course_root, reference_ini, reference_versions
 from migtutor.errors import MigtutorError
 from migtutor.locks import POSTGRES_ADVICE
@@ -97,19 +104,21 @@ def reference_schemas() -> dict[str | None, dict[str, frozenset[str]]]:
 
 @dataclass(frozen=True)
 class Target:
-    """Where reset goes: `revision` None means base (an empty schema)."""
+    """Where reset goes: `revision` None means base (an empty schema); `lesson` is the lesson
+    that starts there (`lesson_count() + 1`: the course is finished). A lesson that adds no
+    revision starts where the one before it ends, so one revision can be two places."""
 
     spec: str
     revision: str | None
+    lesson: int = 0  # 0: the first lesson that starts at `revision`
 
-    @property
-    def lesson(self) -> int:
-        """The lesson this state is the start of; lesson_count() + 1 means the course is done."""
-        return lesson_of(self.revision) or 1
+    def __post_init__(self) -> None:
+        if not self.lesson:
+            object.__setattr__(self, "lesson", lesson_of(self.revision) or 1)
 
     @property
     def label(self) -> str:
-        return describe_state(self.revision)
+        return describe_state(self.revision, self.lesson)
 
     @property
     def revisions(self) -> tuple[str, ...]:
@@ -121,19 +130,16 @@ class Target:
 
 
 def lesson_of(revision: str | None) -> int | None:
-    """The lesson a reference revision is the start of (l1_posts -> 2), None if not reference."""
-    if revision is None:
-        return 1
-    ids = reference_ids()
-    if revision in ids:
-        return ids.index(revision) + 2
-    return None
+    """The lesson a reference state is the start of (l1_posts -> 2), None if not reference."""
+    from migtutor.course import lesson_of as first_lesson_at
+
+    return first_lesson_at(revision)
 
 
-def describe_state(revision: str | None) -> str:
+def describe_state(revision: str | None, lesson: int | None = None) -> str:
+    lesson = lesson or lesson_of(revision)
     if revision is None:
         return "base (empty schema, start of lesson 1)"
-    lesson = lesson_of(revision)
     if lesson is None:
         return revision
     if lesson > lesson_count():
@@ -148,7 +154,7 @@ def parse_target(spec: str) -> Target:
     if text == "base":
         return Target(spec, None)
     if text == "head":
-        return Target(spec, ids[-1])
+        return Target(spec, ids[-1], count + 1)
     if text.startswith("lesson:"):
         number = text.partition(":")[2]
         if not number.isdigit() or not 1 <= int(number) <= count:
@@ -156,8 +162,7 @@ def parse_target(spec: str) -> Target:
                 f"{spec!r} is not a lesson: use lesson:1 to lesson:{count} (the state at "
                 "the start of that lesson), or head for the finished course."
             )
-        index = int(number) - 1
-        return Target(spec, ids[index - 1] if index else None)
+        return Target(spec, start_of(int(number)), int(number))
     if text in ids:
         return Target(spec, text)
     raise MigtutorError(

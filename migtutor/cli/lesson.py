@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from migtutor.cli.completion import lessons as complete_lessons
-from migtutor.cli.context import JsonOption
+from migtutor.cli.context import JsonOption, confirm_or_refuse
 from migtutor.cli.context import state as _state
 from migtutor.errors import MigtutorError
 
 if TYPE_CHECKING:
+    from migtutor.checks import CheckResult
     from migtutor.lessons import Lesson, Step
     from migtutor.progress import Progress
+    from migtutor.settings import DatabaseSettings
 
 lesson_app = typer.Typer(
     help="The course: from an empty database to the course's blog schema, each step checked.",
@@ -166,7 +168,6 @@ def _operations(step: Step) -> None:
 def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Check the step you are on; on success, record it and show the next one."""
     from migtutor import render, render_lessons
-    from migtutor.checks import evaluate
     from migtutor.progress import advance
 
     st = _state(ctx)
@@ -181,7 +182,7 @@ def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
         else:
             render_lessons.finished(lessons)
         return
-    result = evaluate(step, workspace, st.database)
+    result = _evaluate(lesson, step, workspace, st.database)
     if result.passed:
         advance(progress, lessons)
     _save(ctx, progress, checked=(lesson.number, step.number, result.passed))
@@ -209,6 +210,83 @@ def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
         render_lessons.check_failed(lesson, step, result.problems)
     if not result.passed:
         raise typer.Exit(1)
+
+
+def _evaluate(
+    lesson: Lesson, step: Step, workspace: Path, database: DatabaseSettings
+) -> CheckResult:
+    """The step's check; a step that starts from a setup not yet run says to run it first."""
+    from migtutor.checks import CheckResult, evaluate
+    from migtutor.scenarios import was_set_up
+
+    if step.setup and not was_set_up(workspace, lesson.number, step.number):
+        return CheckResult(
+            [
+                f"Lesson {lesson.number}, step {step.number} starts from a broken state that "
+                "`migtutor lesson setup` makes (it says what it changes and asks first): run "
+                "it, then get out of that state."
+            ]
+        )
+    return evaluate(step, workspace, database)
+
+
+@lesson_app.command()
+def setup(
+    ctx: typer.Context,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Change the workspace without asking.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Put your workspace and database into the broken state the step you are on practises
+    getting out of; says what it will change and asks first."""
+    from migtutor import render, render_lessons
+    from migtutor.scenarios import mark_set_up, prepare
+
+    st = _state(ctx)
+    workspace = _require_workspace(ctx)
+    lessons, progress = _course(ctx)
+    lesson, step = _current(lessons, progress)
+    if step is None:
+        render_lessons.finished(lessons)
+        return
+    if not step.setup:
+        raise MigtutorError(
+            f"Lesson {lesson.number}, step {step.number} has no setup: it starts from your "
+            "workspace as it is. `migtutor lesson show` says what to do."
+        )
+    plan = prepare(step.setup, workspace, st.database)
+    if not st.json:
+        render.markup(
+            f"[bold]Setup of lesson {lesson.number}, step {step.number}[/] ({plan.scenario}). "
+            "It will:"
+        )
+        for change in plan.changes:
+            render.line(f"  - {change}")
+    confirm_or_refuse(
+        "Change your workspace and database like this?",
+        yes,
+        "The setup would change your revision files and database as listed.",
+    )
+    done = plan.run()
+    mark_set_up(workspace, lesson.number, step.number)
+    if st.json:
+        render.emit_json(
+            {
+                "lesson": lesson.number,
+                "step": step.number,
+                "scenario": plan.scenario,
+                "changes": plan.changes,
+                "done": done,
+            }
+        )
+        return
+    for line in done:
+        render.line(line)
+    render.markup(
+        "Now find out what is wrong as you would on your own: `migtutor lesson check` (or "
+        "`migtutor current`) names it and the way out."
+    )
 
 
 def _show_lesson_change(ctx: typer.Context, number: int) -> None:
@@ -247,7 +325,6 @@ def watch(
     import time
 
     from migtutor import render, render_lessons
-    from migtutor.checks import evaluate
     from migtutor.progress import advance
     from migtutor.watch import Watcher
 
@@ -271,7 +348,7 @@ def watch(
                 render_lessons.finished(lessons)
             return
         started = time.monotonic()
-        result = evaluate(step, workspace, database)
+        result = _evaluate(lesson, step, workspace, database)
         passed = result.passed
         if passed:
             advance(progress, lessons)
