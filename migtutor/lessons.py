@@ -275,8 +275,12 @@ def _validate_setup(name: str, where: str, setup: Any) -> None:
     for key in SCENARIOS[scenario]:
         value = setup.get(key)
         if key == "replace":
-            if not isinstance(value, dict) or not value or not all(
-                isinstance(k, str) and k and isinstance(v, str) for k, v in value.items()
+            if (
+                not isinstance(value, dict)
+                or not value
+                or not all(
+                    isinstance(k, str) and k and isinstance(v, str) for k, v in value.items()
+                )
             ):
                 raise LessonFileError(
                     f"{name}: {where}.replace: required, a table of text to find -> its "
