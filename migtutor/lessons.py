@@ -272,7 +272,7 @@ def _validate_setup(name: str, where: str, setup: Any) -> None:
             f"not {scenario!r}."
         )
     _known_keys(name, where + ".", setup, {"scenario", *SCENARIOS[scenario]})
-    for key in SCENARIOS[scenario]:
+    for key in sorted(SCENARIOS[scenario]):
         value = setup.get(key)
         if key == "replace":
             if (

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from recovery import fill_in, get_out
 
 from migtutor.lessons import load_lessons
 
@@ -19,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 def test_every_lesson_file_is_valid(cli):
     result = cli("lesson", "lint")
     assert result.exit_code == 0, result.output
-    assert "All 7 lesson files" in result.stdout
+    assert "All 8 lesson files" in result.stdout
     lessons = load_lessons()
     assert [lesson.slug for lesson in lessons] == [
         "posts",
@@ -29,6 +30,7 @@ def test_every_lesson_file_is_valid(cli):
         "published",
         "votes",
         "phone",
+        "recovery",
     ]
     messages = [step.check.get("revision_message") for lesson in lessons for step in lesson.steps]
     for message in (
@@ -81,8 +83,19 @@ def test_every_lesson_file_is_valid(cli):
             "steps[0].hint: required",
         ),
         (
-            "title='t'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\ncheck={}\n",
-            "01-bad.toml: revision: required",
+            "title='t'\nrevision='not an id'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\n"
+            "check={}\n",
+            "01-bad.toml: revision: 'not an id' is not a revision id",
+        ),
+        (
+            "title='t'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\ncheck={}\n"
+            "setup={ scenario = 'flood' }\n",
+            "01-bad.toml: steps[0].setup.scenario: expected one of applied_empty",
+        ),
+        (
+            "title='t'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\ncheck={}\n"
+            "setup={ scenario = 'two_heads', message = 'm' }\n",
+            "01-bad.toml: steps[0].setup.downgrade: required",
         ),
     ],
 )
@@ -109,7 +122,7 @@ def test_list_json_on_a_fresh_workspace(cli, workspace):
     result = cli("-w", str(workspace), "--json", "lesson", "list")
     assert result.exit_code == 0, result.output
     data = result.json()
-    assert [item["status"] for item in data] == ["current"] + ["todo"] * 6
+    assert [item["status"] for item in data] == ["current"] + ["todo"] * 7
     assert set(data[0]) == {"number", "slug", "title", "status", "steps_done", "steps_total"}
     assert data[0]["number"] == 1 and data[0]["slug"] == "posts" and data[0]["steps_done"] == 0
     assert not (workspace / ".migtutor").exists()  # reading never writes
@@ -120,10 +133,10 @@ def test_show_hint_solution_goto_reset(cli, workspace):
     shown = cli(*ws, "lesson", "show")
     assert shown.exit_code == 0, shown.output
     assert 'migtutor revision -m "create posts table"' in shown.stdout
-    assert "Lesson 1/7" in shown.stdout
+    assert "Lesson 1/8" in shown.stdout
     assert cli(*ws, "lesson").stdout == shown.stdout  # bare `lesson` shows the current step
     third = cli(*ws, "lesson", "show", "3")
-    assert "Lesson 3/7" in third.stdout and "add user table" in third.stdout
+    assert "Lesson 3/8" in third.stdout and "add user table" in third.stdout
     assert "sa.func.now()" in cli(*ws, "lesson", "show", "3", "--step", "3").stdout
     assert "Hint" in cli(*ws, "lesson", "hint").stdout
     moved = cli(*ws, "lesson", "goto", "4")
@@ -236,12 +249,26 @@ def lesson_check(cli, ws: Path, url: str) -> dict:
 
 def test_reference_passes_every_step(cli, workspace, database_url):
     """Play the course with the reference files: each step's check passes, in order."""
+
+    def run(*args: str, expect: int | None = 0):
+        result = cli("-w", str(workspace), "-d", database_url, *args)
+        if expect is not None:
+            assert result.exit_code == expect, f"{args}: {result.output}"
+        return result
+
     for lesson in load_lessons():
         for step in lesson.steps:
             if step.solution == "migtutor/models.py":
                 models = workspace / "app" / "models.py"
                 models.write_text(models_at(lesson.number), encoding="utf-8")
-            if step.command.startswith("migtutor revision"):
+            if step.setup:  # a recovery step: broken by its setup, left by migtutor's advice
+                run("lesson", "setup", "--yes")
+                get_out(run, workspace, step.setup["scenario"])
+            elif step.command.startswith("migtutor revision") and not lesson.revision:
+                # A revision of the learner's own, not in the course's chain: the step's code.
+                made = run("--json", *shlex.split(step.command)[1:]).json()
+                fill_in(Path(made["path"]), step.code)
+            elif step.command.startswith("migtutor revision"):
                 # Instead of generating a revision, take the reference file with that message.
                 message = shlex.split(step.command)[-1]
                 copy_reference_revision(message, workspace)
@@ -257,7 +284,7 @@ def test_reference_passes_every_step(cli, workspace, database_url):
     listed = cli("-w", str(workspace), "--json", "lesson", "list").json()
     assert all(item["status"] == "done" for item in listed)
     done = cli("-w", str(workspace), "-d", database_url, "lesson", "check")
-    assert done.exit_code == 0 and "finished all 7 lessons" in done.stdout
+    assert done.exit_code == 0 and "finished all 8 lessons" in done.stdout
     # The whole chain: up (done above), down to base, up again.
     ws = ("-w", str(workspace), "-d", database_url, "--json")
     down = cli(*ws, "downgrade", "base", "--yes")
@@ -265,7 +292,7 @@ def test_reference_passes_every_step(cli, workspace, database_url):
     assert down.json()["current"] == []
     up = cli(*ws, "upgrade", "head")
     assert up.exit_code == 0, up.output
-    assert up.json()["current"] == ["l7_phone"]
+    assert up.json()["current"] == [head["revision"] for head in cli(*ws, "heads").json()]
 
 
 def test_broken_revision_files_are_problems_not_tracebacks(cli, workspace, database_url):
@@ -392,7 +419,9 @@ def test_a_lesson_added_as_data_needs_no_code(cli, tmp_path, monkeypatch, databa
     shutil.copytree(REPO / "migrations", course / "migrations")
     shutil.copy(REPO / "alembic.ini", course / "alembic.ini")
     ids = reference_ids()
-    number = len(ids) + 1
+    # After the last lesson, which may add no revision of its own: the new lesson starts at the
+    # last reference revision all the same.
+    number = len(load_lessons()) + 1
     (course / "lessons" / f"{number:02d}-bio.toml").write_text(NEW_LESSON, encoding="utf-8")
     revision = NEW_REVISION.format(down=ids[-1])
     (course / "migrations" / "versions" / "lx_bio_add_bio_column.py").write_text(revision)
