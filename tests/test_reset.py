@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from migtutor.course import reference_ids
+from migtutor.course import lesson_count, reference_ids
 from migtutor.models import Base
 from migtutor.reset import reference_schemas
 
@@ -198,8 +198,8 @@ def test_seed_is_deterministic_and_fits_the_target(cli, empty_dir, database_url)
 
 
 def test_seed_fits_the_start_of_every_lesson(cli, empty_dir, database_url) -> None:
-    for number in range(1, len(REFERENCE_IDS) + 2):
-        target = f"lesson:{number}" if number <= len(REFERENCE_IDS) else "head"
+    for number in range(1, lesson_count() + 2):
+        target = f"lesson:{number}" if number <= lesson_count() else "head"
         result = cli("-w", str(empty_dir), "-d", database_url, "--json", "reset", "--to", target,
                      "--seed", "--yes")  # fmt: skip
         assert result.exit_code == 0, f"{target}: {result.output}"
@@ -257,7 +257,27 @@ def test_an_unknown_target_is_explained(cli, empty_dir, tmp_path) -> None:
     for target in ("lesson:9", "lesson:x", "nowhere"):
         result = reset(cli, empty_dir, url, "--to", target, "--yes")
         assert result.exit_code == 1, target
-        assert "lesson:N" in result.stderr or "lesson:1 to lesson:7" in result.stderr
+        assert "lesson:N" in result.stderr or "lesson:1 to lesson:8" in result.stderr
+
+
+def test_a_lesson_without_a_revision_starts_where_the_chain_ends(cli, workspace, database_url):
+    """Lesson 8 adds no revision: its start is the whole chain, and the course is finished
+    only after it, though the database is the same at both."""
+    ws = ("-w", str(workspace), "-d", database_url)
+    start = cli(*ws, "reset", "--to", "lesson:8", "--seed", "--yes")
+    assert start.exit_code == 0, start.output
+    assert f"{REFERENCE_IDS[-1]} (start of lesson 8)" in start.stdout
+    assert "lesson 8 is next" in start.stdout and "Sample data: 3 users, 4 posts" in start.stdout
+    assert cli(*ws, "--json", "current").json()["current"] == [REFERENCE_IDS[-1]]
+    listed = cli(*ws, "--json", "lesson", "list").json()
+    assert [item["status"] for item in listed] == ["done"] * 7 + ["current"]
+
+    end = cli(*ws, "--json", "reset", "--to", "head", "--yes")
+    assert end.exit_code == 0, end.output
+    assert (end.json()["revision"], end.json()["lesson"]) == (REFERENCE_IDS[-1], 9)
+    assert end.json()["progress_lesson"] == 9
+    assert [item["status"] for item in cli(*ws, "--json", "lesson", "list").json()] == ["done"] * 8
+    assert "finished all 8 lessons" in cli(*ws, "lesson", "check").stdout
 
 
 @pytest.mark.postgres
