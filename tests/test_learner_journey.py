@@ -1,8 +1,9 @@
-"""A learner goes from `migtutor init` to the end of lesson 7, writing the files by hand.
+"""A learner goes from `migtutor init` to the end of lesson 8, writing the files by hand.
 
 On the way they make the typical mistakes (an empty or missing downgrade(), a forgotten upgrade,
 a foreign key dropped after its column, a model autogenerate cannot see) and `lesson check`
-must name each one, exit non-zero, and pass once it is fixed.
+must name each one, exit non-zero, and pass once it is fixed. In lesson 8 each step's setup
+breaks the chain, and following migtutor's advice gets them out.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from recovery import fill_in, get_out
+
+from migtutor.lessons import load_lessons
 
 CREATE_POSTS = """
     op.create_table(
@@ -403,10 +407,31 @@ def test_learner_follows_the_course(cli, workspace, learner_url):
     assert cli("-w", str(workspace), "-d", me.url, "check").exit_code == 0
 
     listed = me.run("--json", "lesson", "list").json()
-    assert [item["status"] for item in listed] == ["done"] * 7
+    assert [item["status"] for item in listed] == ["done"] * 7 + ["current"]
+
+    # -- lesson 8: when things go wrong ---------------------------------------------------------
+    me.fails(8, 1, "`migtutor lesson setup`")
+    scenarios = ("applied_empty", "edited_after_applied", "deleted_file", "two_heads",
+                 "untracked_tables")  # fmt: skip
+    for step, scenario in enumerate(scenarios, start=1):
+        me.run("lesson", "setup", "--yes")
+        me.fails(8, step)
+        get_out(me.run, workspace, scenario)
+        me.passes(8, step)
+    practice = me.revision("remove practice columns")
+    fill_in(practice, load_lessons()[7].steps[5].code)
+    me.passes(8, 6)
+    me.fails(8, 7, "has not been upgraded")
+    me.run("upgrade", "head")
+    me.passes(8, 7)
+    assert me.tables() == {"posts", "users", "votes"}
+    assert cli("-w", str(workspace), "-d", me.url, "check").exit_code == 0
+
+    listed = me.run("--json", "lesson", "list").json()
+    assert [item["status"] for item in listed] == ["done"] * 8
     assert all(item["steps_done"] == item["steps_total"] for item in listed)
     finished = me.run("lesson", "check")
-    assert "finished all 7 lessons" in finished.stdout
+    assert "finished all 8 lessons" in finished.stdout
 
 
 def test_autogenerate_without_the_models_is_caught(cli, course_workspace, tmp_path):

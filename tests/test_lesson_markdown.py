@@ -77,5 +77,5 @@ def test_lesson_show_on_a_terminal(workspace, env: dict[str, str], colour: bool)
 
     shown = on_a_terminal("-w", str(workspace), "lesson", "show", "4", env=env)
     plain = re.sub(r"\x1b\[[0-9;]*m", "", shown)
-    assert "Lesson 4/7" in plain and 'op.drop_constraint("post_users_fk"' in plain
+    assert "Lesson 4/8" in plain and 'op.drop_constraint("post_users_fk"' in plain
     assert ("\x1b[" in shown) is colour, shown

@@ -83,8 +83,7 @@ def test_every_lesson_file_is_valid(cli):
             "steps[0].hint: required",
         ),
         (
-            "title='t'\nrevision='not an id'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\n"
-            "check={}\n",
+            "title='t'\nrevision='not an id'\ngoal='g'\n[[steps]]\ntext='t'\nhint='h'\ncheck={}\n",
             "01-bad.toml: revision: 'not an id' is not a revision id",
         ),
         (

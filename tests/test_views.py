@@ -236,6 +236,7 @@ def test_lesson_end_shows_the_tables_it_added_or_changed(
             else:
                 assert not any(line.strip().endswith(f"table {table}") for line in lines)
     assert tables_at_start(course.lesson_count() + 1) is None
+    assert tables_at_start(course.lesson_count()) is None  # lesson 8 adds no revision: no picture
 
     with connected(database_url) as connection:
         now = snapshot(connection, row_counts=False)
