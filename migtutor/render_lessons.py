@@ -58,6 +58,11 @@ def step_page(lesson: Lesson, step: Step, total_lessons: int) -> None:
     render.markup(f"[bold]{render.escape(title)}[/] [bright_green]{rule}[/]")
     if step.number == 1:
         render.markup(f"[bold]Goal:[/] {render.escape(_flat(lesson.goal))}\n")
+    if step.setup:
+        render.markup(
+            "[bold]First:[/] [bold cyan]migtutor lesson setup[/], which breaks the workspace as "
+            "this step needs.\n"
+        )
     lesson_text(step.text)
     if step.command:
         render.markup("\n[bold]Run:[/]")

@@ -99,7 +99,8 @@ def test_an_edit_is_kept_and_the_shared_database_way_out_passes_too(
     kept.replace(workspace / "migrations" / "versions" / edited[0])
     assert "Warning" not in run("current").stderr
     rename = run("--json", "revision", "-m", "rename summary to teaser").json()
-    fill_in(Path(rename["path"]), load_lessons()[RECOVERY - 1].steps[1].code)
+    text = load_lessons()[RECOVERY - 1].steps[1].text  # the rename, as the step shows it
+    fill_in(Path(rename["path"]), text.split("```python")[1].split("```")[0])
     run("upgrade", "head")
     assert run("--json", "lesson", "check").json()["passed"] is True
     engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
