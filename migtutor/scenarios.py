@@ -83,6 +83,13 @@ def _sound_head(migrator: Migrator) -> Revision:
     unknown = [c for c in current if c not in {r.revision for r in revisions}]
     if unknown:
         raise MigtutorError(_not_sound(unknown_revision(unknown)))
+    if not heads:
+        raise MigtutorError(
+            _not_sound(
+                "There is no revision yet to practise on: `migtutor reset --to lesson:N` builds "
+                "the chain a lesson starts from."
+            )
+        )
     if len(heads) != 1:
         raise MigtutorError(
             _not_sound(f"The chain has {len(heads)} newest revisions (heads), not one.")

@@ -78,6 +78,16 @@ def test_setup_refuses_to_stack_on_a_broken_state(cli, workspace: Path, tmp_path
     assert "Lesson 1, step 1 has no setup" in plain.stderr
 
 
+def test_setup_without_a_chain_says_how_to_get_one(cli, workspace: Path, tmp_path: Path) -> None:
+    ws = ("-w", str(workspace), "-d", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert cli(*ws, "lesson", "goto", str(RECOVERY)).exit_code == 0
+    refused = cli(*ws, "lesson", "setup", "--yes")
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "no revision yet to practise on" in refused.stderr
+    assert "`migtutor reset --to lesson:N`" in refused.stderr
+    assert list((workspace / "migrations" / "versions").glob("*.py")) == []
+
+
 def test_an_edit_is_kept_and_the_shared_database_way_out_passes_too(
     cli, workspace: Path, database_url: str
 ) -> None:
