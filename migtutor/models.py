@@ -1,7 +1,8 @@
-"""The course's finished models (Post, User, Vote): the reference revisions' target metadata.
+"""The course's finished models: the reference revisions' target metadata (migrations/env.py).
 
-A learner's workspace starts from `templates/models.py` (Post and User), adds Vote in lesson 6
-and User.phone_number in lesson 7; this module is where those lessons end.
+A learner's app/models.py follows the course's own models files, `lessons/models/NN.py` (the
+models each lesson starts with); this module is the same schema as the last of them, which a
+test keeps in step.
 """
 
 from sqlalchemy import (
