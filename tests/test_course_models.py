@@ -209,3 +209,14 @@ def test_a_lesson_added_with_its_models_needs_no_code(cli, tmp_path, monkeypatch
     assert cli(*ws, "upgrade", "head").exit_code == 0
     check = cli(*ws, "--json", "lesson", "check")
     assert check.json()["passed"], check.output  # the models and the database agree
+
+
+def test_doctor_before_the_first_check_points_at_lesson_one(cli, workspace: Path, tmp_path):
+    """No progress yet, but the course's models: a learner at lesson 1, not a project."""
+    ws = ("-w", str(workspace), "-d", f"sqlite:///{tmp_path / 'blog.db'}")
+    assert cli(*ws, "revision", "-m", "create posts table").exit_code == 0
+    assert cli(*ws, "upgrade", "head").exit_code == 0  # applied while still empty
+    data = cli(*ws, "--json", "doctor").json()
+    drift = next(f for f in data["findings"] if f["code"] == "drift")
+    assert "You are in lesson 1" in drift["message"] and "add table posts" in drift["message"]
+    assert drift["fix"] == "migtutor lesson show"
