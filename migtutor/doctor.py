@@ -396,12 +396,12 @@ def lesson_under_way(workspace: Path) -> str | None:
 
 
 def _course_models(workspace: Path) -> bool:
-    """Whether app/models.py still holds models the course wrote (a learner at lesson 1 has
-    no progress file until the first check)."""
-    from migtutor.course_models import MODELS, written_by_the_course
+    """Whether app/models.py holds the models the course starts with: a learner at lesson 1,
+    who has no progress file until the first check."""
+    from migtutor.course_models import MODELS, course_text
 
     try:
-        return written_by_the_course((workspace / MODELS).read_text(encoding="utf-8"))
+        return (workspace / MODELS).read_text(encoding="utf-8") == course_text(1)
     except (OSError, UnicodeDecodeError, MigtutorError):
         return False
 
