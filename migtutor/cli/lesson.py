@@ -196,9 +196,8 @@ def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
     if result.passed:
         advance(progress, lessons)
     _save(ctx, progress, checked=(lesson.number, step.number, result.passed))
-    moved_on = result.passed and progress.lesson != lesson.number
     if st.json:
-        if moved_on:
+        if progress.lesson != lesson.number:  # the lesson is done: the models move on too
             _follow_models(ctx, progress.lesson)
         render.emit_json(
             {
