@@ -19,6 +19,7 @@ HERE = Path(__file__).resolve().parent
 COURSE_PATTERNS = (
     "alembic.ini",
     "lessons/*.toml",
+    "lessons/models/*.py",
     "migrations/env.py",
     "migrations/script.py.mako",
     "migrations/versions/*.py",

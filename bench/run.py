@@ -26,11 +26,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from migtutor.course import lesson_count, models_at
 from migtutor.settings import PART_KEYS, URL_KEYS
 
 REPO = Path(__file__).resolve().parent.parent
 COURSE_VERSIONS = REPO / "migrations" / "versions"
-COURSE_MODELS = REPO / "migtutor" / "models.py"
 DEFAULT_OUTPUT = REPO / "bench" / "results.json"
 POSTGRES_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432"
 
@@ -198,7 +198,7 @@ def make_workspace(migtutor: Path, directory: Path, course: bool = True) -> Path
     if course:
         for script in COURSE_VERSIONS.glob("*.py"):
             shutil.copy(script, directory / "migrations" / "versions" / script.name)
-        shutil.copy(COURSE_MODELS, directory / "app" / "models.py")
+        shutil.copy(models_at(lesson_count() + 1), directory / "app" / "models.py")
     return directory
 
 

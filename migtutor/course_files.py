@@ -22,7 +22,7 @@ Public API (used by lessons, reset and the demo):
 - `reference_ini() -> Path`, `reference_versions() -> Path`: the course's Alembic set-up.
 - `course_file(relative) -> Path`, `solution_root(relative) -> Path`: a file a lesson names (a
   step's `solution`), written relative to the top of the checkout, and where that path starts:
-  `migrations/versions/...` is the course's, `migtutor/models.py` the package's own, found
+  `migrations/versions/...` and `lessons/models/...` are the course's, a file outside it is found
   beside the installed package.
 
 Importing this module imports neither SQLAlchemy nor Alembic.

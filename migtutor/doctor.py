@@ -382,8 +382,8 @@ def lesson_under_way(workspace: Path) -> str | None:
     from migtutor.lessons import load_lessons
     from migtutor.progress import load_progress, progress_path
 
-    if not progress_path(workspace).is_file():
-        return None
+    if not progress_path(workspace).is_file() and not _course_models(workspace):
+        return None  # a project of its own, not a learner's: its drift is ordinary drift
     try:
         lessons = load_lessons()
         progress, _ = load_progress(workspace, lessons)
@@ -393,6 +393,17 @@ def lesson_under_way(workspace: Path) -> str | None:
         return None
     lesson = lessons[progress.lesson - 1]
     return f'lesson {lesson.number} ("{lesson.title}")'
+
+
+def _course_models(workspace: Path) -> bool:
+    """Whether app/models.py holds the models the course starts with: a learner at lesson 1,
+    who has no progress file until the first check."""
+    from migtutor.course_models import MODELS, course_text
+
+    try:
+        return (workspace / MODELS).read_text(encoding="utf-8") == course_text(1)
+    except (OSError, UnicodeDecodeError, MigtutorError):
+        return False
 
 
 def _check_drift(

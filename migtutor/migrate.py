@@ -515,7 +515,7 @@ class Migrator:
         else:  # sys.exit() in env.py or in code it calls
             frames = _workspace_frames(self, exc)
             culprit = file = Path(frames[-1].filename).name if frames else "migrations/env.py"
-        error = _first_line(exc)
+        error = _first_line(exc).rstrip(".")  # some messages end in a period of their own
         return (
             f"{culprit} failed while running {verb}: {error}. Its changes were rolled back; the "
             f"database is now at {where}. {advice(error, file)}"

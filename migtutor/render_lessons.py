@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from migtutor import render
 
 if TYPE_CHECKING:
+    from migtutor.course_models import ModelsOutcome
     from migtutor.lessons import Lesson, Step
     from migtutor.progress import Progress
 
@@ -114,6 +115,24 @@ def finished(lessons: list[Lesson]) -> None:
     )
     render.line(
         "Revisit any lesson with `migtutor lesson goto N`; see them all: migtutor lesson list"
+    )
+
+
+def models_outcome(outcome: ModelsOutcome | None) -> None:
+    """What moving to a lesson did to app/models.py: nothing to say when it already held them."""
+    if outcome is None or outcome.action in ("same", "absent"):
+        return
+    where = f"the course's models at the start of lesson {outcome.lesson}"
+    if outcome.action == "written":
+        render.line(f"{outcome.path} now holds {where}.")
+        if outcome.backup is not None:
+            render.line(f"Yours is kept in {outcome.backup}.")
+        return
+    render.line(
+        f"{outcome.path} is your own, so it stays as it is. It differs from {where}: "
+        + "; ".join(outcome.differences)
+        + f". `migtutor lesson models {outcome.lesson}` puts the course's in (yours is kept in "
+        ".migtutor/backup/)."
     )
 
 

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Connection, Engine
 
+    from migtutor.course_models import ModelsOutcome
     from migtutor.locks import Blocker, LockWait
     from migtutor.settings import DatabaseSettings
 
@@ -374,6 +375,7 @@ class ResetOutcome:
     files: FilePlan | None = None
     progress_lesson: int | None = None
     disconnected: list[Blocker] = field(default_factory=list)
+    models: ModelsOutcome | None = None  # app/models.py brought to the target's lesson
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -388,6 +390,7 @@ class ResetOutcome:
             "seeded": self.seeded,
             "files": self.files.to_json() if self.files else None,
             "progress_lesson": self.progress_lesson,
+            "models": self.models.to_json() if self.models else None,
         }
 
 

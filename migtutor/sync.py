@@ -5,7 +5,8 @@ revision of the course that the workspace's own files do not define: `upgrade he
 with "Can't locate revision". Sync reads the revision the database is at and, when it is a
 reference revision the workspace lacks, does to the files what `reset` does: the learner's own
 files move to `.migtutor/backup/versions-N/` (nothing is deleted), the reference revisions the
-database has are copied in, and the lesson progress points at the lesson that starts there.
+database has are copied in, the lesson progress points at the lesson that starts there, and
+app/models.py follows it (unless the learner changed it: `migtutor.course_models`).
 
 This module prints nothing.
 """
@@ -23,6 +24,7 @@ from migtutor.errors import MigtutorError
 from migtutor.reset import FilePlan, Target, apply_files, plan_files, set_progress
 
 if TYPE_CHECKING:
+    from migtutor.course_models import ModelsOutcome
     from migtutor.settings import DatabaseSettings
 
 
@@ -32,6 +34,7 @@ class SyncOutcome:
     target: Target | None  # None: nothing to do
     files: FilePlan | None = None
     progress_lesson: int | None = None
+    models: ModelsOutcome | None = None
 
     @property
     def in_step(self) -> bool:
@@ -44,6 +47,7 @@ class SyncOutcome:
             "revision": self.target.revision if self.target else None,
             "files": self.files.to_json() if self.files else None,
             "progress_lesson": self.progress_lesson,
+            "models": self.models.to_json() if self.models else None,
         }
 
 
@@ -99,5 +103,8 @@ def apply_sync(workspace: Path, outcome: SyncOutcome) -> SyncOutcome:
         return outcome
     if outcome.files is not None:
         apply_files(outcome.files)
+    from migtutor.course_models import follow
+
     outcome.progress_lesson = set_progress(workspace, outcome.target)
+    outcome.models = follow(workspace, outcome.target.lesson)
     return outcome

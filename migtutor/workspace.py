@@ -5,7 +5,8 @@ the nearest one at or above the current directory, as git finds its repository
 (`find_workspace`), so every command works from anywhere inside it; `init` refuses to lay out a
 second workspace inside an existing one unless told to (`--force`).
 
-In an empty directory `init` writes the course's starter (app/models.py, .env.example) too. In
+In an empty directory `init` writes the course's starter too: .env.example, and app/models.py
+as the course's first lesson starts (`lessons/models/01.py`, read through `migtutor.course`). In
 a project that already has an `app/` package it adds only what Alembic needs: alembic.ini and
 the scripts folder (`migrations/`, or the name given: `migtutor init alembic`), with env.py
 importing the project's own Base (found by `migtutor.project_models`). It never overwrites a
@@ -37,10 +38,12 @@ ALEMBIC_FILES: dict[str, str] = {
     "{scripts}/env.py": "env.py",
     "{scripts}/script.py.mako": "script.py.mako",
 }
+# Written from the course's data rather than a template: the models its first lesson starts with.
+COURSE_MODELS = "course models"
 # The course's starter project, written only where there is no project yet.
 STARTER_FILES: dict[str, str] = {
     "app/__init__.py": "",
-    "app/models.py": "models.py",
+    "app/models.py": COURSE_MODELS,
     ".env.example": ".env.example",
 }
 MARKED = {"alembic.ini", "env.py", "script.py.mako", ".env.example"}
@@ -112,6 +115,10 @@ def written_by_migtutor(path: Path) -> bool:
 def _render(template: str, scripts: str, found: FoundMetadata | None) -> str:
     if not template:
         return ""
+    if template == COURSE_MODELS:
+        from migtutor.course_models import course_text
+
+        return course_text(1)
     if template == "env.py":
         text = render_env_py(found.import_lines(), found.name) if found else render_env_py()
     elif template == "alembic.ini":

@@ -130,6 +130,13 @@ def workspace(tmp_path: Path) -> Path:
     return directory
 
 
+def finished_models() -> Path:
+    """The course's models at its end: the last of lessons/models/."""
+    from migtutor.course import lesson_count, models_at
+
+    return models_at(lesson_count() + 1)
+
+
 @pytest.fixture
 def course_workspace(tmp_path: Path) -> Path:
     """A workspace holding the course's reference revisions and finished models."""
@@ -137,7 +144,7 @@ def course_workspace(tmp_path: Path) -> Path:
     assert invoke("init", str(directory)).exit_code == 0
     for script in (REPO / "migrations" / "versions").glob("*.py"):
         shutil.copy(script, directory / "migrations" / "versions" / script.name)
-    shutil.copy(REPO / "migtutor" / "models.py", directory / "app" / "models.py")
+    shutil.copy(finished_models(), directory / "app" / "models.py")
     return directory
 
 

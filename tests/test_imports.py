@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import finished_models
 
 REPO = Path(__file__).resolve().parent.parent
 DATABASE_LIBRARIES = {"sqlalchemy", "alembic", "psycopg2", "psycopg"}
@@ -89,7 +90,7 @@ def test_lesson_list_prints_its_table_without_rich(workspace: Path) -> None:
 def course_workspace_subprocess(workspace: Path) -> Path:
     for script in (REPO / "migrations" / "versions").glob("*.py"):
         shutil.copy(script, workspace / "migrations" / "versions" / script.name)
-    shutil.copy(REPO / "migtutor" / "models.py", workspace / "app" / "models.py")
+    shutil.copy(finished_models(), workspace / "app" / "models.py")
     return workspace
 
 

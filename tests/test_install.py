@@ -87,8 +87,10 @@ def test_the_installed_package_is_the_wheel_not_the_checkout(installed, elsewher
     assert not package.is_relative_to(REPO)
     course = package / "course"
     assert sorted(p.name for p in (course / "lessons").iterdir()) == sorted(
-        p.name for p in (REPO / "lessons").glob("*.toml")
+        [*(p.name for p in (REPO / "lessons").glob("*.toml")), "models"]
     )
+    for models in (REPO / "lessons" / "models").glob("*.py"):  # each lesson's app/models.py
+        assert (course / "lessons" / "models" / models.name).read_text() == models.read_text()
     for name in ("alembic.ini", "migrations/env.py", "migrations/script.py.mako"):
         assert (course / name).read_text() == (REPO / name).read_text()
 
@@ -135,7 +137,9 @@ def test_installed_reset_to_lesson_3_then_check_says_what_is_next(installed, els
     assert run([str(installed), "lesson", "goto", "6"], cwd=elsewhere).returncode == 0
     solution = run([str(installed), "lesson", "solution"], cwd=elsewhere)
     assert solution.returncode == 0, solution.stderr
-    assert "migtutor/models.py" in solution.stdout and "class Vote" in solution.stdout
+    assert "lessons/models/07.py" in solution.stdout and "class Vote" in solution.stdout
+    # The installed course carries its models: lesson 6 starts without the Vote model.
+    assert "class Vote" not in (elsewhere / "app" / "models.py").read_text(encoding="utf-8")
 
 
 def test_a_migtutor_without_its_course_says_how_to_reinstall(cli, tmp_path, monkeypatch):

@@ -76,7 +76,8 @@ def reset(
     Removes the course's tables (posts, users, votes), their sequences and types, and
     alembic_version, then applies the course's reference revisions up to the target, all in
     one transaction. Your own revision files move to .migtutor/backup/ (never deleted) and
-    the reference revisions the database now has are copied into migrations/versions/.
+    the reference revisions the database now has are copied into migrations/versions/;
+    app/models.py gets the models the target's lesson starts with, unless you changed it.
     """
     from migtutor import reset as resetting
 
@@ -103,7 +104,10 @@ def reset(
     )
     outcome.disconnected = ended
     if not keep_scripts:
+        from migtutor.course_models import follow
+
         outcome.progress_lesson = resetting.set_progress(st.workspace, target)
+        outcome.models = follow(st.workspace, target.lesson)
     if st.json:
         render.emit_json(outcome.to_json())
         return
@@ -118,6 +122,7 @@ def sync(ctx: typer.Context, json_output: JsonOption = False) -> None:
     to .migtutor/backup/ (never deleted), the course's revisions the database has are copied
     into migrations/versions/, and the lesson progress points at the lesson that starts there.
     """
+    from migtutor import render_lessons
     from migtutor.sync import apply_sync, plan_sync
 
     st = _state(ctx)
@@ -134,6 +139,7 @@ def sync(ctx: typer.Context, json_output: JsonOption = False) -> None:
     )
     if outcome.files is not None:
         show_file_plan(outcome.files, planned=False)
+    render_lessons.models_outcome(outcome.models)
     if outcome.progress_lesson is not None:
         render.line(f"Lesson progress: lesson {outcome.progress_lesson} (`migtutor lesson show`).")
 
@@ -202,6 +208,7 @@ def show_file_plan(files: FilePlan, planned: bool) -> None:
 
 
 def show_reset_outcome(outcome: ResetOutcome) -> None:
+    from migtutor import render_lessons
     from migtutor.course import lesson_count
     from migtutor.migrate import TITLE_WIDTH, headline
 
@@ -217,6 +224,7 @@ def show_reset_outcome(outcome: ResetOutcome) -> None:
         )
     if outcome.files is not None:
         show_file_plan(outcome.files, planned=False)
+    render_lessons.models_outcome(outcome.models)
     lesson = outcome.progress_lesson
     if lesson is not None and lesson > lesson_count():
         render.line("Lesson progress: every lesson done.")

@@ -68,6 +68,17 @@ def _save(
     progress_table.record(database, progress.lesson, progress.step + 1, checked=checked)
 
 
+def _follow_models(ctx: typer.Context, number: int) -> None:
+    """app/models.py moves to lesson `number`'s start if the course wrote it; else it stays,
+    and the learner hears how it differs."""
+    from migtutor import render_lessons
+    from migtutor.course_models import follow
+
+    outcome = follow(_state(ctx).workspace, number)
+    if not _state(ctx).json:
+        render_lessons.models_outcome(outcome)
+
+
 def _pick(lessons: list[Lesson], number: int) -> Lesson:
     from migtutor.errors import MigtutorError
 
@@ -187,6 +198,8 @@ def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
         advance(progress, lessons)
     _save(ctx, progress, checked=(lesson.number, step.number, result.passed))
     if st.json:
+        if progress.lesson != lesson.number:  # the lesson is done: the models move on too
+            _follow_models(ctx, progress.lesson)
         render.emit_json(
             {
                 "lesson": lesson.number,
@@ -201,6 +214,7 @@ def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
         if next_lesson is not lesson:
             render_lessons.lesson_completed(lesson)
             _show_lesson_change(ctx, lesson.number)
+            _follow_models(ctx, next_lesson.number)
         render.line()
         if next_step is None:
             render_lessons.finished(lessons)
@@ -382,6 +396,8 @@ def watch(
         if passed and (next_lesson is not lesson or next_step is None):
             if not st.json:
                 render_lessons.lesson_completed(lesson)
+            if next_lesson is not lesson:
+                _follow_models(ctx, next_lesson.number)
             return
         if passed and next_step is not None and not st.json:
             if in_place:  # the page of the step to do now, the verdict of the last one
@@ -488,7 +504,9 @@ def goto(
     lesson = _pick(lessons, number)
     progress.move_to(lesson.number, 0)
     _save(ctx, progress)
-    render.markup(f"[green]Now at lesson {lesson.number}:[/] {render.escape(lesson.title)}\n")
+    render.markup(f"[green]Now at lesson {lesson.number}:[/] {render.escape(lesson.title)}")
+    _follow_models(ctx, lesson.number)
+    render.line()
     render_lessons.step_page(lesson, lesson.steps[0], len(lessons))
 
 
@@ -503,7 +521,8 @@ def reset(
         ),
     ] = None,
 ) -> None:
-    """Start a lesson over from its first step (your database and files are not touched)."""
+    """Start a lesson over from its first step (your database and revision files are not
+    touched; app/models.py goes back to the lesson's start unless you changed it)."""
     from migtutor import render
 
     lessons, progress = _course(ctx)
@@ -515,6 +534,37 @@ def reset(
         f"Lesson {lesson.number} ({render.escape(lesson.title)}) starts over at step 1. "
         "Your database and revision files are unchanged: `migtutor reset` rewinds those."
     )
+    _follow_models(ctx, lesson.number)
+
+
+@lesson_app.command()
+def models(
+    ctx: typer.Context,
+    number: Annotated[
+        int | None,
+        typer.Argument(
+            help="The lesson whose starting models you want (default: the current one).",
+            autocompletion=complete_lessons,
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Put the course's models at the start of lesson N into app/models.py; a file you changed
+    is kept in .migtutor/backup/ first."""
+    from migtutor import render, render_lessons
+    from migtutor.course_models import put_course_models
+
+    lessons, progress = _course(ctx)
+    lesson = _pick(lessons, number or progress.lesson)
+    outcome = put_course_models(_require_workspace(ctx), lesson.number)
+    if _state(ctx).json:
+        render.emit_json(outcome.to_json())
+    elif outcome.action == "same":
+        render.line(
+            f"{outcome.path} already holds the course's models at lesson {lesson.number}'s start."
+        )
+    else:
+        render_lessons.models_outcome(outcome)
 
 
 @lesson_app.command()

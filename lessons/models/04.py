@@ -1,20 +1,18 @@
 """The blog API's models: what the application believes the database looks like.
 
-Alembic's autogenerate compares these classes (through Base.metadata) with the live database.
-Lessons 1 to 5 write the migrations for Post and User by hand; lesson 6 adds a Vote model here
-and lets autogenerate write its migration.
+The course changes this file as its app grows; each revision you write brings the database to
+match it. Alembic's autogenerate compares these classes (through Base.metadata) with the live
+database: `migtutor check` lists what differs.
 """
 
 from sqlalchemy import (
     TIMESTAMP,
-    Boolean,
     Column,
     ForeignKey,
     Integer,
     MetaData,
     String,
     func,
-    true,
 )
 from sqlalchemy.orm import declarative_base, relationship
 
@@ -40,8 +38,6 @@ class Post(Base):
     id = Column(Integer, primary_key=True)
     title = Column(String, nullable=False)
     content = Column(String, nullable=False)
-    published = Column(Boolean, nullable=False, server_default=true())
-    created_at = Column(TIMESTAMP(timezone=True), nullable=False, server_default=func.now())
     owner_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
 
     # A Python-side link between objects, not a database object: autogenerate ignores it.
