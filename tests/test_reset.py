@@ -329,3 +329,17 @@ def test_ctrl_c_during_reset_rolls_everything_back(tmp_path: Path, postgres_url:
     assert "Traceback" not in stderr
     assert query(postgres_url, "SELECT count(*) FROM users") == [(3,)]
     assert_at(postgres_url, "l7_phone")
+
+
+def test_where_each_lesson_starts_when_one_adds_no_revision() -> None:
+    from migtutor.course import lesson_of, lesson_revisions, start_of
+
+    assert lesson_revisions()[-1] is None  # the recovery lesson builds nothing of its own
+    assert [start_of(n) for n in range(1, lesson_count() + 2)] == [
+        None,
+        *REFERENCE_IDS,
+        REFERENCE_IDS[-1],  # after it: the course finished, at the same revision
+    ]
+    assert lesson_of(None) == 1 and lesson_of(REFERENCE_IDS[0]) == 2
+    assert lesson_of(REFERENCE_IDS[-1]) == lesson_count()  # the first lesson that starts there
+    assert lesson_of("not_a_reference") is None
