@@ -86,6 +86,36 @@ def verdicts_of(lesson: int, step: int, passed: bool) -> dict:
     return {"lesson": lesson, "step": step, "passed": passed, "problems": []}
 
 
+def test_a_save_made_while_a_check_runs_is_not_missed(workspace: Path, tmp_path: Path) -> None:
+    """watch waits from the stamp taken before the check: its own writes (progress, the SQLite
+    verdict) do not wake it, a revision saved while the check ran does."""
+    import os
+
+    from migtutor.progress import progress_path
+    from migtutor.watch import Watcher
+
+    database = tmp_path / "learner.db"
+    database.write_bytes(b"")
+    watcher = Watcher(workspace, f"sqlite:///{database}")
+    revision = workspace / "migrations" / "versions" / "a1_posts.py"
+    revision.write_text("# first\n")
+    before = watcher.stamp()
+
+    def touch(path: Path, text: str) -> None:  # a later mtime even on a coarse clock
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        mtime = time.time_ns() + 10**9
+        os.utime(path, ns=(mtime, mtime))
+
+    touch(progress_path(workspace), "{}")  # what the check itself writes
+    touch(database, "x")
+    quiet = watcher.own_writes_seen(before)
+    assert watcher.wait(quiet, 0.01, deadline=time.monotonic() + 0.2) is None
+
+    touch(revision, "# saved while the check ran\n")  # the learner's save
+    assert watcher.wait(watcher.own_writes_seen(before), 0.01, time.monotonic() + 5) is not None
+
+
 def test_watch_once_without_a_terminal_prints_the_verdict_line(cli, workspace: Path) -> None:
     result = cli("-w", str(workspace), "lesson", "watch", "--once")
     assert result.exit_code == 1

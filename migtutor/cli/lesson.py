@@ -284,6 +284,8 @@ def watch(
             if not st.json:
                 render_lessons.finished(lessons)
             return
+        # Stamped before the check reads anything, so a save during the check is not missed.
+        seen = watcher.stamp()
         started = time.monotonic()
         result = evaluate(step, workspace, database)
         passed = result.passed
@@ -333,7 +335,7 @@ def watch(
                 " (`migtutor lesson show`). Watching for your next change."
             )
             sys.stdout.flush()
-        if watcher.wait(watcher.stamp(), interval, deadline) is None:
+        if watcher.wait(watcher.own_writes_seen(seen), interval, deadline) is None:
             break
         time.sleep(min(interval, 0.05))  # let an editor finish writing the file
     if not passed:
