@@ -4,8 +4,9 @@
   deleted file counts), the models (`app/`), `env.py`, the progress file, the commands run on
   the step (`migtutor.command_log`: a reading step passes when its command ran in another
   terminal), and the SQLite database file (a command run in another terminal changes it);
-  `.stamp()` each one's (mtime_ns, size), None when missing; `.wait(since, interval, deadline)` polls until the stamp
-  differs from `since`, or returns None once `deadline` (a `time.monotonic()` value) passed.
+  `.stamp()` each one's (mtime_ns, size), None when missing; `.wait(since, interval,
+  deadline)` polls until the stamp differs from `since`, or returns None once `deadline` (a
+  `time.monotonic()` value) passed.
 
 Polling keeps this dependency-free and works the same on every platform; a poll reads a few
 dozen inode entries, so a 0.1 s interval costs nothing noticeable.
