@@ -114,11 +114,15 @@ class Migrator:
         database: DatabaseSettings,
         ini: Path | None = None,
         on_lock_wait: Callable[[LockWait], None] | None = None,
+        remember_applied: bool = True,
     ):
         self.workspace = workspace
         self.database = database
         self.ini = ini or find_ini(workspace)
         self.on_lock_wait = on_lock_wait
+        # False for a throwaway copy (the check's scratch schema): nothing will ask it what
+        # each revision looked like when applied, so migtutor_applied is not written there.
+        self.remember_applied = remember_applied
         self._engine: Engine | None = None
         self._connection: Connection | None = None
         self._script: ScriptDirectory | None = None
@@ -435,7 +439,7 @@ class Migrator:
         """Keep migtutor_applied in step with alembic_version, in the same transaction."""
         from migtutor import applied
 
-        if ctx.as_sql or ctx.connection is None:
+        if not self.remember_applied or ctx.as_sql or ctx.connection is None:
             return
         if step.is_stamp:
             applied.keep_only(ctx.connection, self._applied_ids(sorted(heads)))
