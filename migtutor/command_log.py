@@ -54,8 +54,10 @@ def record(workspace: Path, command: str) -> None:
     commands = [c for c in _read(workspace, position) if c != command]
     commands = [*commands, command][-MAX_COMMANDS:]
     data = {"version": 1, "lesson": position[0], "step": position[1], "commands": commands}
+    # Atomic, so a reader never sees half a list; not waiting for the disk, since every command
+    # writes it and a list lost in a crash only asks the learner to run a command again.
     with contextlib.suppress(OSError):  # a read-only workspace: the command itself still ran
-        write_atomic(log_path(workspace), json.dumps(data) + "\n")
+        write_atomic(log_path(workspace), json.dumps(data) + "\n", durable=False)
 
 
 def since_step_began(workspace: Path) -> list[str]:
