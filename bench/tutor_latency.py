@@ -4,7 +4,9 @@ Run from the repository root:  .venv/bin/python bench/tutor_latency.py [--runs N
 
 - `lesson check` on lesson 1, step 2 (the up/down/up trial on a scratch copy), each run a new
   `migtutor` process timed whole with `time.perf_counter`, on SQLite and on PostgreSQL (a
-  scratch database on 127.0.0.1:5432). Target on PostgreSQL: a median under 1.0 s.
+  scratch database on 127.0.0.1:5432). Target on PostgreSQL: a median under 1.0 s. The CPU
+  time of each process (user + system) is reported beside it: on a shared machine the wall
+  time also measures the others' load.
 - `lesson watch --json` on SQLite: one process keeps running while the revision file is saved
   again and again (a version whose downgrade() does not undo upgrade(), so every save runs the
   whole trial and the step never passes); the time from each save to its verdict line. Target:
