@@ -114,15 +114,17 @@ class Migrator:
         database: DatabaseSettings,
         ini: Path | None = None,
         on_lock_wait: Callable[[LockWait], None] | None = None,
-        remember_applied: bool = True,
+        throwaway: bool = False,
     ):
         self.workspace = workspace
         self.database = database
         self.ini = ini or find_ini(workspace)
         self.on_lock_wait = on_lock_wait
-        # False for a throwaway copy (the check's scratch schema): nothing will ask it what
-        # each revision looked like when applied, so migtutor_applied is not written there.
-        self.remember_applied = remember_applied
+        # A copy only this process knows (the check's scratch schema or file): nothing asks
+        # it what each revision looked like when applied, and no other session migrates it,
+        # so it keeps no migtutor_applied and takes no migration lock (which is one per
+        # database: the learner's own commands would wait for the check, and it for them).
+        self.throwaway = throwaway
         self._engine: Engine | None = None
         self._connection: Connection | None = None
         self._script: ScriptDirectory | None = None
@@ -376,6 +378,9 @@ class Migrator:
         """
         from migtutor.locks import watch
 
+        if self.throwaway:
+            yield
+            return
         with watch(self.connection, self.on_lock_wait), _advisory_lock(self, on_wait):
             yield
 
@@ -439,7 +444,7 @@ class Migrator:
         """Keep migtutor_applied in step with alembic_version, in the same transaction."""
         from migtutor import applied
 
-        if not self.remember_applied or ctx.as_sql or ctx.connection is None:
+        if self.throwaway or ctx.as_sql or ctx.connection is None:
             return
         if step.is_stamp:
             applied.keep_only(ctx.connection, self._applied_ids(sorted(heads)))

@@ -55,7 +55,7 @@ def roundtrip(
             migrator.workspace,
             DatabaseSettings(url, "scratch"),
             migrator.ini,
-            remember_applied=False,
+            throwaway=True,
         )
         with scratch:
 
