@@ -11,7 +11,7 @@ answers from a small file beside the progress file:
 list starts over at the next command. Only a lesson workspace (one with a progress file) keeps
 the list, and at most `MAX_COMMANDS` of them, each once, the latest last.
 
-What is kept is what the command line hands over (`migtutor.cli.group`): a command's words and
+What is kept is what the command line hands over (`migtutor.cli.recording`): a command's words and
 the few arguments that change what it shows (`upgrade +1`, `history --verbose`), never an option's
 value such as a database URL. `record` leaves out any word outside `SAFE_WORD` besides.
 
@@ -38,6 +38,7 @@ SAFE_WORD = re.compile(r"^[A-Za-z0-9_+.:-]{1,40}$")
 
 
 def log_path(workspace: Path) -> Path:
+    """The command log of a workspace (it exists once a command ran during a lesson)."""
     return workspace / LOG_FILE
 
 
