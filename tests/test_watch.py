@@ -34,6 +34,15 @@ class Verdicts:
     def next(self, timeout: float = 60) -> dict:
         return json.loads(self.lines.get(timeout=timeout))
 
+    def until_passed(self, lesson: int, step: int) -> list[dict]:
+        """The failed verdicts of the step before the one that passes it."""
+        failed = []
+        while not (verdict := self.next())["passed"]:
+            assert (verdict["lesson"], verdict["step"]) == (lesson, step), verdict
+            failed.append(verdict)
+        assert (verdict["lesson"], verdict["step"]) == (lesson, step), verdict
+        return failed
+
 
 def test_watch_gives_a_verdict_on_each_save_and_moves_on(workspace: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'learner.db'}"
@@ -67,6 +76,18 @@ def test_watch_gives_a_verdict_on_each_save_and_moves_on(workspace: Path, tmp_pa
         assert verdicts.next()["passed"] is True  # step 2 passes on the save
         progress = json.loads((workspace / ".migtutor" / "progress.json").read_text())
         assert (progress["lesson"], progress["step"]) == (1, 2)
+
+        # Commands run in another terminal: the upgrade passes step 3; step 4 asks the learner
+        # to run `current` and read it, and passes once they have.
+        subprocess.run([*base, "upgrade", "head"], capture_output=True, check=True)
+        verdicts.until_passed(1, 3)  # a look in the middle of the upgrade may come first
+        subprocess.run([*base, "heads"], capture_output=True, check=True)
+        fourth = verdicts.next()
+        assert (fourth["lesson"], fourth["step"], fourth["passed"]) == (1, 4, False)
+        assert fourth["problems"] == ["Run `migtutor current` and read what it prints."]
+        subprocess.run([*base, "current"], capture_output=True, check=True)
+        for failed in verdicts.until_passed(1, 4):
+            assert failed["problems"] == fourth["problems"]
     finally:
         watcher.send_signal(signal.SIGINT)
         _, stderr = watcher.communicate(timeout=30)

@@ -424,11 +424,13 @@ def goto(
 ) -> None:
     """Go to lesson N (its first step); finished lessons stay finished."""
     from migtutor import render, render_lessons
+    from migtutor.command_log import forget
 
     lessons, progress = _course(ctx)
     lesson = _pick(lessons, number)
     progress.move_to(lesson.number, 0)
     _save(ctx, progress)
+    forget(_state(ctx).workspace)  # the commands run before count for no step of it
     render.markup(f"[green]Now at lesson {lesson.number}:[/] {render.escape(lesson.title)}")
     _follow_models(ctx, lesson.number)
     render.line()
@@ -449,12 +451,14 @@ def reset(
     """Start a lesson over from its first step (your database and revision files are not
     touched; app/models.py goes back to the lesson's start unless you changed it)."""
     from migtutor import render
+    from migtutor.command_log import forget
 
     lessons, progress = _course(ctx)
     lesson = _pick(lessons, number or progress.lesson)
     progress.move_to(lesson.number, 0)
     progress.completed = [n for n in progress.completed if n != lesson.number]
     _save(ctx, progress)
+    forget(_state(ctx).workspace)
     render.markup(
         f"Lesson {lesson.number} ({render.escape(lesson.title)}) starts over at step 1. "
         "Your database and revision files are unchanged: `migtutor reset` rewinds those."
