@@ -4,7 +4,9 @@ Run from the repository root:  .venv/bin/python bench/tutor_latency.py [--runs N
 
 - `lesson check` on lesson 1, step 2 (the up/down/up trial on a scratch copy), each run a new
   `migtutor` process timed whole with `time.perf_counter`, on SQLite and on PostgreSQL (a
-  scratch database on 127.0.0.1:5432). Target on PostgreSQL: a median under 1.0 s.
+  scratch database on 127.0.0.1:5432). Target on PostgreSQL: a median under 1.0 s. The CPU
+  time of each process (user + system) is reported beside it: on a shared machine the wall
+  time also measures the others' load.
 - `lesson watch --json` on SQLite: one process keeps running while the revision file is saved
   again and again (a version whose downgrade() does not undo upgrade(), so every save runs the
   whole trial and the step never passes); the time from each save to its verdict line. Target:
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -64,16 +67,25 @@ def workspace_at_step_two(directory: Path, url: str) -> list[str]:
     return base
 
 
-def check_latency(url: str, runs: int) -> list[float]:
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def check_latency(url: str, runs: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU seconds of each `lesson check` process."""
     with tempfile.TemporaryDirectory() as tmp:
         base = workspace_at_step_two(Path(tmp) / "ws", url)
-        times = []
+        times, cpu = [], []
         for _ in range(runs):
+            cpu_before = children_cpu()
             started = time.perf_counter()
             result = run(*base, "lesson", "check")
             times.append(time.perf_counter() - started)
+            cpu.append(children_cpu() - cpu_before)
             assert result.returncode == 1, result.stdout + result.stderr  # still step 2
-        return times
+        return times, cpu
 
 
 def watch_latency(runs: int) -> list[float]:
@@ -130,12 +142,15 @@ def drop_database(name: str) -> None:
     engine.dispose()
 
 
-def report(label: str, times: list[float], target: float | None) -> None:
+def report(
+    label: str, times: list[float], target: float | None, cpu: list[float] | None = None
+) -> None:
     median = statistics.median(times)
     verdict = "" if target is None else (" (target met)" if median <= target else " (MISSED)")
+    spent = f"  cpu median {statistics.median(cpu):6.3f} s" if cpu else ""
     print(
         f"{label:<44} median {median:6.3f} s  min {min(times):6.3f}  max {max(times):6.3f}"
-        f"  n={len(times)}{verdict}"
+        f"{spent}  n={len(times)}{verdict}"
     )
 
 
@@ -148,15 +163,13 @@ def main() -> None:
         sys.exit(f"{MIGTUTOR} not found: install the package first (make lint does).")
     with tempfile.TemporaryDirectory() as tmp:
         sqlite_url = f"sqlite:///{Path(tmp) / 'check.db'}"
-        report(
-            "lesson check, SQLite (whole process)", check_latency(sqlite_url, options.runs), None
-        )
+        times, cpu = check_latency(sqlite_url, options.runs)
+        report("lesson check, SQLite (whole process)", times, None, cpu)
     if not options.no_postgres and (found := postgres_database()) is not None:
         name, url = found
         try:
-            report(
-                "lesson check, PostgreSQL (whole process)", check_latency(url, options.runs), 1.0
-            )
+            times, cpu = check_latency(url, options.runs)
+            report("lesson check, PostgreSQL (whole process)", times, 1.0, cpu)
         finally:
             drop_database(name)
     report("lesson watch, SQLite: save to verdict", watch_latency(options.runs), 0.5)

@@ -29,6 +29,9 @@ A step's `check` table may hold these expectations (all optional):
     pending_columns = ["users.phone_number"]  # ... and these new columns
     models_match = true                       # `migtutor check` finds no difference
     rows = {posts = 1}                        # the table holds at least this many rows
+    ran = ["current", "heads"]                # the learner ran these since the step began
+                                              # (`migtutor.command_log`); "upgrade" is met by
+                                              # any upgrade, "upgrade +1" by that one only
 
 Column `type` is a family: integer, string, timestamp, boolean, numeric, date. `default = "now"`
 matches now() and CURRENT_TIMESTAMP; any other default is matched as text. `timezone = true` is
@@ -120,7 +123,22 @@ def evaluate(step: Step, workspace: Path, database: DatabaseSettings) -> CheckRe
         if needs_db or (_has_schema_checks(check) and not check.get("scratch")):
             # First: a revision edited after it ran explains the other problems.
             problems[:0] = [drift.message for drift in migrator.applied_drift()]
+    problems += _not_run(check.get("ran", []), workspace)
     return CheckResult(_explained(problems, step))
+
+
+def _not_run(wanted: list[str], workspace: Path) -> list[str]:
+    """The commands a reading step asks for that the learner has not run on it yet."""
+    if not wanted:
+        return []
+    from migtutor.command_log import covers, since_step_began
+
+    commands = since_step_began(workspace)
+    return [
+        f"Run `migtutor {command}` and read what it prints."
+        for command in wanted
+        if not covers(command, commands)
+    ]
 
 
 def _explained(problems: list[str], step: Step) -> list[str]:

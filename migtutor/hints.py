@@ -9,6 +9,9 @@ file): 1 the idea (the step's `hint`), 2 the operations with their arguments, 3 
   short (`op.add_column("posts", sa.Column("content", ...))`).
 - `step_code(step, root) -> str`: the code a step asks for: its `code`, else the functions of
   its reference revision.
+- `shown_part(source) -> str`: the part of a reference file a learner is shown: a revision's
+  functions (the file keeps its own ids), or a module without its docstring (a note about the
+  course, not part of the answer).
 
 This module reads code with `ast` and imports neither SQLAlchemy nor Alembic.
 """
@@ -80,7 +83,22 @@ def step_code(step: Step, root: Path | None) -> str:
             source = (root / step.solution).read_text(encoding="utf-8")
         except OSError:
             return ""
-        if "def upgrade()" in source:  # the functions only: the file keeps its own ids
-            return source[source.index("def upgrade()") :].strip("\n")
-        return source.strip("\n")
+        return shown_part(source)
     return ""
+
+
+def shown_part(source: str) -> str:
+    """A revision's functions (the file keeps its own ids); any other module from its first
+    line of code (its docstring is a note about the course, not part of the answer)."""
+    if "def upgrade()" in source:
+        return source[source.index("def upgrade()") :].strip("\n")
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return source.strip("\n")
+    first = body[0] if body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and len(body) > 1:
+        if isinstance(first.value.value, str):
+            lines = source.splitlines()
+            return "\n".join(lines[first.end_lineno or 0 :]).strip("\n")
+    return source.strip("\n")

@@ -209,7 +209,10 @@ _CHECK_TYPES: dict[str, type | tuple[type, ...]] = {
     "pending_columns": list,
     "models_match": bool,
     "rows": dict,
+    "ran": list,
 }
+# A `ran` entry: a command's words as typed after `migtutor` ("current", "upgrade +1").
+_RAN = re.compile(r"^[a-z][a-z-]*( [A-Za-z0-9_+.:-]+)*$")
 _COLUMN_KEYS = {"name", "type", "nullable", "default", "timezone"}
 
 
@@ -308,6 +311,12 @@ def _validate_check(name: str, where: str, check: dict[str, Any]) -> None:
         for item in check.get(key, []):
             if not isinstance(item, str) or not _DOTTED.match(item):
                 raise LessonFileError(f"{name}: {where}.{key}: {item!r} is not TABLE.COLUMN.")
+    for item in check.get("ran", []):
+        if not isinstance(item, str) or not _RAN.match(item):
+            raise LessonFileError(
+                f"{name}: {where}.ran: {item!r} is not a command as typed after `migtutor` "
+                '(e.g. "current" or "upgrade +1").'
+            )
     for table, least in check.get("rows", {}).items():
         if not isinstance(least, int) or isinstance(least, bool) or least < 1:
             raise LessonFileError(

@@ -114,11 +114,17 @@ class Migrator:
         database: DatabaseSettings,
         ini: Path | None = None,
         on_lock_wait: Callable[[LockWait], None] | None = None,
+        throwaway: bool = False,
     ):
         self.workspace = workspace
         self.database = database
         self.ini = ini or find_ini(workspace)
         self.on_lock_wait = on_lock_wait
+        # A copy only this process knows (the check's scratch schema or file): nothing asks
+        # it what each revision looked like when applied, and no other session migrates it,
+        # so it keeps no migtutor_applied and takes no migration lock (which is one per
+        # database: the learner's own commands would wait for the check, and it for them).
+        self.throwaway = throwaway
         self._engine: Engine | None = None
         self._connection: Connection | None = None
         self._script: ScriptDirectory | None = None
@@ -372,6 +378,9 @@ class Migrator:
         """
         from migtutor.locks import watch
 
+        if self.throwaway:
+            yield
+            return
         with watch(self.connection, self.on_lock_wait), _advisory_lock(self, on_wait):
             yield
 
@@ -435,7 +444,7 @@ class Migrator:
         """Keep migtutor_applied in step with alembic_version, in the same transaction."""
         from migtutor import applied
 
-        if ctx.as_sql or ctx.connection is None:
+        if self.throwaway or ctx.as_sql or ctx.connection is None:
             return
         if step.is_stamp:
             applied.keep_only(ctx.connection, self._applied_ids(sorted(heads)))

@@ -3,6 +3,7 @@
 - `load_progress(workspace, lessons) -> (Progress, note)`: the saved position, or a fresh start
   with a note saying why (an unreadable file is moved aside; a position past the lessons is reset).
 - `save_progress(workspace, progress)`: written atomically.
+- `saved_position(workspace) -> (lesson, step) | None`: the saved position as it is, cheaply.
 - `advance(progress, lessons)`: the current step done; on to the next step or lesson.
 - `Progress.move_to(lesson, step)`: a new position, its hints hidden again.
 
@@ -73,6 +74,15 @@ class Progress:
 def progress_path(workspace: Path) -> Path:
     """The progress file of a workspace."""
     return workspace / PROGRESS_FILE
+
+
+def saved_position(workspace: Path) -> tuple[int, int] | None:
+    """(lesson, step) of the progress file as saved, unchecked; None without a readable one."""
+    try:
+        data = json.loads(progress_path(workspace).read_text(encoding="utf-8"))
+        return int(data["lesson"]), int(data["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def load_progress(workspace: Path, lessons: list[Lesson]) -> tuple[Progress, str | None]:

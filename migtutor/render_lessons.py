@@ -1,4 +1,9 @@
-"""Rich views of the course: the lesson list, a step page, check results, hints, solutions."""
+"""Rich views of the course: the lesson list, a step page, check results, hints, solutions.
+
+Code and commands are printed verbatim (`code`, `_verbatim`): never wrapped or cropped by Rich,
+whatever the width, so that each line on the screen is a line of the code to copy. The course
+keeps the lines it shows within 79 columns, so an 80-column terminal does not wrap them either.
+"""
 
 from __future__ import annotations
 
@@ -67,7 +72,7 @@ def step_page(lesson: Lesson, step: Step, total_lessons: int) -> None:
     lesson_text(step.text)
     if step.command:
         render.markup("\n[bold]Run:[/]")
-        render.markup(f"  [bold cyan]{render.escape(step.command.strip())}[/]")
+        _verbatim(f"  [bold cyan]{render.escape(step.command.strip())}[/]")
     if step.code:
         render.markup("\n[bold]Write:[/]")
         code(step.code)
@@ -91,21 +96,31 @@ def lesson_text(markdown: str) -> None:
             code(block.text)
         else:
             for text in block.text.splitlines():
-                render.markup(f"    [{CODE_STYLE}]{render.escape(text)}[/]")
+                _verbatim(f"    [{CODE_STYLE}]{render.escape(text)}[/]")
+
+
+def _verbatim(markup: str) -> None:
+    """One line to copy (a command, a line of code): never wrapped, never cropped."""
+    render.console().print(markup, soft_wrap=True)
 
 
 def code(source: str) -> None:
-    """Python source, highlighted where there is colour (Pygments is imported only then)."""
+    """Python source, highlighted where there is colour (Pygments is imported only then);
+    each line printed whole, as `_verbatim` does."""
+    source = source.strip("\n")
     console = render.console()
     if not getattr(console, "colour", True):
-        for text in source.strip("\n").splitlines():
-            render.line(text)
+        for text in source.splitlines():
+            _verbatim(render.escape(text))
         return
     from rich.syntax import Syntax
 
-    console.print(
-        Syntax(source.strip("\n"), "python", theme="ansi_dark", background_color="default")
-    )
+    # A Syntax renderable fits its lines to the console (cropped, or wrapped with word_wrap);
+    # its highlighted text, printed in soft-wrap mode, keeps them whole.
+    syntax = Syntax(source, "python", theme="ansi_dark", background_color="default")
+    highlighted = syntax.highlight(source)
+    highlighted.rstrip()
+    console.print(highlighted, soft_wrap=True)
 
 
 def finished(lessons: list[Lesson]) -> None:
@@ -190,13 +205,13 @@ def hint(lesson: Lesson, step: Step, level: int, outlines: list[str], source: st
 def solution(lesson: Lesson, step: Step, root: Path) -> None:
     render.markup(f"[bold]Solution for lesson {lesson.number}, step {step.number}:[/]")
     if step.command:
-        render.markup(f"  [bold cyan]{render.escape(step.command.strip())}[/]")
+        _verbatim(f"  [bold cyan]{render.escape(step.command.strip())}[/]")
     if step.solution:
+        from migtutor.hints import shown_part
+
         source = (root / step.solution).read_text(encoding="utf-8")
         render.markup(f"\n[dim]From the course's reference: {render.escape(step.solution)}[/]")
-        if "def upgrade()" in source:  # the functions only: the file keeps its own ids
-            source = source[source.index("def upgrade()") :]
-        code(source)
+        code(shown_part(source))
     elif step.code:
         code(step.code)
 

@@ -51,7 +51,12 @@ def roundtrip(
     with_rows = _holds_rows(migrator.connection)
     seeded: dict[str, int] = {}
     with scratch_database(migrator.database.url) as url:
-        scratch = Migrator(migrator.workspace, DatabaseSettings(url, "scratch"), migrator.ini)
+        scratch = Migrator(
+            migrator.workspace,
+            DatabaseSettings(url, "scratch"),
+            migrator.ini,
+            throwaway=True,
+        )
         with scratch:
 
             def run(verb: str, target: str, what: str) -> Schema | None:
@@ -172,6 +177,9 @@ def _cause(exc: BaseException) -> str:
 
 
 SCRATCH_PREFIX = "migtutor_scratch_"
+# The scratch copy is thrown away: its commits need not wait for the disk (a crash loses at
+# most that throwaway work). Any user may set this for their own session.
+_NO_WAIT_FOR_DISK = "SET synchronous_commit = off"
 
 
 @contextlib.contextmanager
@@ -214,6 +222,7 @@ def scratch_schema(url: str) -> Iterator[str]:
         engine.dispose()
         raise
     try:
+        keeper.execute(text(_NO_WAIT_FOR_DISK))
         _drop_abandoned(keeper)
         keeper.execute(text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": name})
         try:
@@ -226,13 +235,14 @@ def scratch_schema(url: str) -> Iterator[str]:
                 "database's owner has."
             ) from None
         parsed = make_url(url)
-        options = startup_options(parsed, {"search_path": name})
+        options = startup_options(parsed, {"search_path": name, "synchronous_commit": "off"})
         yield parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
     finally:
         try:
             with contextlib.suppress(Exception):
                 keeper.close()
             with engine.connect() as cleaner:
+                cleaner.execute(text(_NO_WAIT_FOR_DISK))
                 cleaner.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
         finally:
             engine.dispose()

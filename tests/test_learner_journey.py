@@ -169,8 +169,10 @@ def test_learner_follows_the_course(cli, workspace, learner_url):
     me.fails(1, 3, "has not been upgraded", "Run `migtutor upgrade head`")  # forgotten upgrade
     me.run("upgrade", "head")
     me.passes(1, 3)
+    me.fails(1, 4, "Run `migtutor current` and read what it prints.")  # a reading step
     me.run("current")
     me.passes(1, 4)
+    me.fails(1, 5, "Run `migtutor config` and read what it prints.")
     shown = me.run("config")
     assert "Source:" in shown.stdout
     password = sa.engine.make_url(me.url).password
@@ -219,6 +221,7 @@ def test_learner_follows_the_course(cli, workspace, learner_url):
     me.passes(3, 3)
     me.run("upgrade", "head")
     me.passes(3, 4)
+    me.fails(3, 5, "Run `migtutor history`")
     me.run("history")
     me.passes(3, 5)
 
@@ -379,6 +382,8 @@ def test_learner_follows_the_course(cli, workspace, learner_url):
     me.fails(6, 3, "has not been upgraded")  # forgotten upgrade, again
     me.run("upgrade", "head")
     me.passes(6, 3)
+    me.fails(6, 4, "Run `migtutor check`")
+    me.run("check")
     me.passes(6, 4)
     me.run("downgrade", "base", "--yes")  # the sample rows go too
     assert me.tables() == set()

@@ -52,3 +52,29 @@ def test_an_abandoned_scratch_schema_is_dropped_and_a_busy_one_kept(postgres_url
         busy.close()
         engine.dispose()
     assert schemas(postgres_url) == {"migtutor_scratch_busy"}
+
+
+def test_the_check_does_not_wait_for_the_learners_migrations(
+    cli, workspace, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scratch schema is the check's alone: a migration running in another terminal (its
+    lock held here) neither delays `lesson check` nor is delayed by it."""
+    import shutil
+    from pathlib import Path
+
+    from migtutor.migrate import LOCK_KEY
+
+    monkeypatch.setenv("MIGTUTOR_LOCK_TIMEOUT", "1")
+    ws = ("-w", str(workspace), "-d", postgres_url)
+    versions = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+    reference = next(versions.glob("l1_posts_*.py"))
+    shutil.copy(reference, workspace / "migrations" / "versions" / reference.name)
+    assert cli(*ws, "lesson", "check").exit_code == 0  # step 1: the revision exists
+    other = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+    with other.connect() as migrating:
+        migrating.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
+        waiting = cli(*ws, "upgrade", "head")  # the learner's own database does wait
+        assert waiting.exit_code == 1 and "Another migration is running" in waiting.stderr
+        checked = cli(*ws, "--json", "lesson", "check")  # step 2: the trial on a scratch copy
+        assert checked.json() == {"lesson": 1, "step": 2, "passed": True, "problems": []}
+    other.dispose()

@@ -262,6 +262,7 @@ def test_lesson_check_finishing_a_lesson_shows_its_schema_change(
     progress = {"lesson": 3, "step": last, "completed": [1, 2]}
     (workspace / ".migtutor").mkdir(exist_ok=True)
     (workspace / ".migtutor" / "progress.json").write_text(json.dumps(progress))
+    assert cli(*base, "history").exit_code == 0  # the last step asks the learner to read it
 
     result = cli(*base, "lesson", "check")
     assert result.exit_code == 0, result.output

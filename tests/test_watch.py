@@ -34,6 +34,15 @@ class Verdicts:
     def next(self, timeout: float = 60) -> dict:
         return json.loads(self.lines.get(timeout=timeout))
 
+    def until_passed(self, lesson: int, step: int) -> list[dict]:
+        """The failed verdicts of the step before the one that passes it."""
+        failed = []
+        while not (verdict := self.next())["passed"]:
+            assert (verdict["lesson"], verdict["step"]) == (lesson, step), verdict
+            failed.append(verdict)
+        assert (verdict["lesson"], verdict["step"]) == (lesson, step), verdict
+        return failed
+
 
 def test_watch_gives_a_verdict_on_each_save_and_moves_on(workspace: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'learner.db'}"
@@ -67,6 +76,18 @@ def test_watch_gives_a_verdict_on_each_save_and_moves_on(workspace: Path, tmp_pa
         assert verdicts.next()["passed"] is True  # step 2 passes on the save
         progress = json.loads((workspace / ".migtutor" / "progress.json").read_text())
         assert (progress["lesson"], progress["step"]) == (1, 2)
+
+        # Commands run in another terminal: the upgrade passes step 3; step 4 asks the learner
+        # to run `current` and read it, and passes once they have.
+        subprocess.run([*base, "upgrade", "head"], capture_output=True, check=True)
+        verdicts.until_passed(1, 3)  # a look in the middle of the upgrade may come first
+        subprocess.run([*base, "heads"], capture_output=True, check=True)
+        fourth = verdicts.next()
+        assert (fourth["lesson"], fourth["step"], fourth["passed"]) == (1, 4, False)
+        assert fourth["problems"] == ["Run `migtutor current` and read what it prints."]
+        subprocess.run([*base, "current"], capture_output=True, check=True)
+        for failed in verdicts.until_passed(1, 4):
+            assert failed["problems"] == fourth["problems"]
     finally:
         watcher.send_signal(signal.SIGINT)
         _, stderr = watcher.communicate(timeout=30)
@@ -84,6 +105,36 @@ _any = _Any()
 
 def verdicts_of(lesson: int, step: int, passed: bool) -> dict:
     return {"lesson": lesson, "step": step, "passed": passed, "problems": []}
+
+
+def test_a_save_made_while_a_check_runs_is_not_missed(workspace: Path, tmp_path: Path) -> None:
+    """watch waits from the stamp taken before the check: its own writes (progress, the SQLite
+    verdict) do not wake it, a revision saved while the check ran does."""
+    import os
+
+    from migtutor.progress import progress_path
+    from migtutor.watch import Watcher
+
+    database = tmp_path / "learner.db"
+    database.write_bytes(b"")
+    watcher = Watcher(workspace, f"sqlite:///{database}")
+    revision = workspace / "migrations" / "versions" / "a1_posts.py"
+    revision.write_text("# first\n")
+    before = watcher.stamp()
+
+    def touch(path: Path, text: str) -> None:  # a later mtime even on a coarse clock
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        mtime = time.time_ns() + 10**9
+        os.utime(path, ns=(mtime, mtime))
+
+    touch(progress_path(workspace), "{}")  # what the check itself writes
+    touch(database, "x")
+    quiet = watcher.own_writes_seen(before)
+    assert watcher.wait(quiet, 0.01, deadline=time.monotonic() + 0.2) is None
+
+    touch(revision, "# saved while the check ran\n")  # the learner's save
+    assert watcher.wait(watcher.own_writes_seen(before), 0.01, time.monotonic() + 5) is not None
 
 
 def test_watch_once_without_a_terminal_prints_the_verdict_line(cli, workspace: Path) -> None:

@@ -1,8 +1,10 @@
-"""The blog API's models: what the application believes the database looks like.
+"""The blog API's models: what the application believes the database looks
+like.
 
-The course changes this file as its app grows; each revision you write brings the database to
-match it. Alembic's autogenerate compares these classes (through Base.metadata) with the live
-database: `migtutor check` lists what differs.
+The course changes this file as its app grows; each revision you write brings
+the database to match it. Alembic's autogenerate compares these classes
+(through Base.metadata) with the live database: `migtutor check` lists what
+differs.
 """
 
 from sqlalchemy import (
@@ -13,9 +15,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base
 
-# Predictable constraint names, so a generated downgrade can drop them by name. Alembic applies
-# the same convention to the unnamed constraints of the revisions' own operations, through
-# env.py's target_metadata, so a revision and autogenerate agree on every name.
+# Predictable constraint names, so a generated downgrade can drop them by name.
+# Alembic applies the same convention to the unnamed constraints of the
+# revisions' own operations, through env.py's target_metadata, so a revision
+# and autogenerate agree on every name.
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",

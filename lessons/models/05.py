@@ -1,8 +1,10 @@
-"""The blog API's models: what the application believes the database looks like.
+"""The blog API's models: what the application believes the database looks
+like.
 
-The course changes this file as its app grows; each revision you write brings the database to
-match it. Alembic's autogenerate compares these classes (through Base.metadata) with the live
-database: `migtutor check` lists what differs.
+The course changes this file as its app grows; each revision you write brings
+the database to match it. Alembic's autogenerate compares these classes
+(through Base.metadata) with the live database: `migtutor check` lists what
+differs.
 """
 
 from sqlalchemy import (
@@ -18,9 +20,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, relationship
 
-# Predictable constraint names, so a generated downgrade can drop them by name. Alembic applies
-# the same convention to the unnamed constraints of the revisions' own operations, through
-# env.py's target_metadata, so a revision and autogenerate agree on every name.
+# Predictable constraint names, so a generated downgrade can drop them by name.
+# Alembic applies the same convention to the unnamed constraints of the
+# revisions' own operations, through env.py's target_metadata, so a revision
+# and autogenerate agree on every name.
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -41,10 +44,15 @@ class Post(Base):
     title = Column(String, nullable=False)
     content = Column(String, nullable=False)
     published = Column(Boolean, nullable=False, server_default=true())
-    created_at = Column(TIMESTAMP(timezone=True), nullable=False, server_default=func.now())
-    owner_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    created_at = Column(
+        TIMESTAMP(timezone=True), nullable=False, server_default=func.now()
+    )
+    owner_id = Column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
 
-    # A Python-side link between objects, not a database object: autogenerate ignores it.
+    # A Python-side link between objects, not a database object: autogenerate
+    # ignores it.
     owner = relationship("User")
 
 
@@ -54,4 +62,6 @@ class User(Base):
     id = Column(Integer, primary_key=True)
     email = Column(String, nullable=False, unique=True)
     password = Column(String, nullable=False)
-    created_at = Column(TIMESTAMP(timezone=True), nullable=False, server_default=func.now())
+    created_at = Column(
+        TIMESTAMP(timezone=True), nullable=False, server_default=func.now()
+    )

@@ -18,8 +18,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # One ALTER TABLE on both databases. NOT NULL without a server_default only works because
-    # posts is still empty here: existing rows would have no value for the new column.
+    # One ALTER TABLE on both databases. NOT NULL without a server_default
+    # only works because posts is still empty here: existing rows would have
+    # no value for the new column.
     op.add_column("posts", sa.Column("content", sa.String(), nullable=False))
 
 

@@ -20,15 +20,17 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # First the column, then the constraint that refers to it.
     with op.batch_alter_table("posts") as batch_op:
-        batch_op.add_column(sa.Column("owner_id", sa.Integer(), nullable=False))
+        batch_op.add_column(
+            sa.Column("owner_id", sa.Integer(), nullable=False),
+        )
         batch_op.create_foreign_key(
             "post_users_fk", "users", ["owner_id"], ["id"], ondelete="CASCADE"
         )
 
 
 def downgrade() -> None:
-    # The reverse order: drop the constraint first, then the column it uses. This loses who
-    # owns each post: upgrading again cannot bring it back.
+    # The reverse order: drop the constraint first, then the column it uses.
+    # This loses who owns each post: upgrading again cannot bring it back.
     with op.batch_alter_table("posts") as batch_op:
         batch_op.drop_constraint("post_users_fk", type_="foreignkey")
         batch_op.drop_column("owner_id")

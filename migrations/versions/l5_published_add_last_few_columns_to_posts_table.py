@@ -18,12 +18,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # posts holds rows: each NOT NULL column needs a server default, which the existing rows get.
-    # Batch mode, because SQLite's ALTER TABLE cannot add a column whose default is a function
-    # (CURRENT_TIMESTAMP); on SQLite it copies the table, on PostgreSQL it is a plain ALTER.
+    # posts holds rows: each NOT NULL column needs a server default, which the
+    # existing rows get. Batch mode, because SQLite's ALTER TABLE cannot add a
+    # column whose default is a function (CURRENT_TIMESTAMP); on SQLite it
+    # copies the table, on PostgreSQL it is a plain ALTER.
     with op.batch_alter_table("posts") as batch_op:
         batch_op.add_column(
-            sa.Column("published", sa.Boolean(), nullable=False, server_default=sa.true())
+            sa.Column(
+                "published",
+                sa.Boolean(),
+                nullable=False,
+                server_default=sa.true(),
+            )
         )
         batch_op.add_column(
             sa.Column(

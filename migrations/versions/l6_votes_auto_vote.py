@@ -24,10 +24,16 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("post_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["post_id"], ["posts.id"], name="fk_votes_post_id_posts", ondelete="CASCADE"
+            ["post_id"],
+            ["posts.id"],
+            name="fk_votes_post_id_posts",
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_votes_user_id_users", ondelete="CASCADE"
+            ["user_id"],
+            ["users.id"],
+            name="fk_votes_user_id_users",
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("user_id", "post_id", name="pk_votes"),
     )

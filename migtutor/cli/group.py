@@ -1,7 +1,8 @@
 """The app's Click group: every error becomes one clear paragraph on stderr and an exit code.
 
 0 success; 1 a problem reported on stderr; 2 a usage error (Click's); 130 Ctrl-C (143 SIGTERM);
-141 when the reader of the output went away.
+141 when the reader of the output went away. Each top-level command runs in a
+`recording.RecordingContext`, which notes it for the lesson steps that ask for it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typer.core import TyperGroup
 
 from migtutor import render
 from migtutor.cli.context import State
+from migtutor.cli.recording import RecordingContext
 from migtutor.errors import translate
 
 
@@ -50,6 +52,14 @@ class MigtutorGroup(TyperGroup):
 
         prime(self, ctx)  # no Pydantic import just to parse str/bool/Path options (issue 7)
         return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None and not isinstance(command, TyperGroup):
+            # Click's documented way to choose the context a command runs in: this one notes
+            # the command for the lesson steps that ask the learner to run it.
+            command.context_class = RecordingContext
+        return name, command, rest
 
     def invoke(self, ctx: Any) -> Any:
         try:

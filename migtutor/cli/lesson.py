@@ -361,6 +361,8 @@ def watch(
             if not st.json:
                 render_lessons.finished(lessons)
             return
+        # Stamped before the check reads anything, so a save during the check is not missed.
+        seen = watcher.stamp()
         started = time.monotonic()
         result = _evaluate(lesson, step, workspace, database)
         passed = result.passed
@@ -410,7 +412,7 @@ def watch(
                 " (`migtutor lesson show`). Watching for your next change."
             )
             sys.stdout.flush()
-        if watcher.wait(watcher.stamp(), interval, deadline) is None:
+        if watcher.wait(watcher.own_writes_seen(seen), interval, deadline) is None:
             break
         time.sleep(min(interval, 0.05))  # let an editor finish writing the file
     if not passed:
@@ -499,11 +501,13 @@ def goto(
 ) -> None:
     """Go to lesson N (its first step); finished lessons stay finished."""
     from migtutor import render, render_lessons
+    from migtutor.command_log import forget
 
     lessons, progress = _course(ctx)
     lesson = _pick(lessons, number)
     progress.move_to(lesson.number, 0)
     _save(ctx, progress)
+    forget(_state(ctx).workspace)  # the commands run before count for no step of it
     render.markup(f"[green]Now at lesson {lesson.number}:[/] {render.escape(lesson.title)}")
     _follow_models(ctx, lesson.number)
     render.line()
@@ -524,12 +528,14 @@ def reset(
     """Start a lesson over from its first step (your database and revision files are not
     touched; app/models.py goes back to the lesson's start unless you changed it)."""
     from migtutor import render
+    from migtutor.command_log import forget
 
     lessons, progress = _course(ctx)
     lesson = _pick(lessons, number or progress.lesson)
     progress.move_to(lesson.number, 0)
     progress.completed = [n for n in progress.completed if n != lesson.number]
     _save(ctx, progress)
+    forget(_state(ctx).workspace)
     render.markup(
         f"Lesson {lesson.number} ({render.escape(lesson.title)}) starts over at step 1. "
         "Your database and revision files are unchanged: `migtutor reset` rewinds those."
