@@ -108,6 +108,7 @@ def test_the_end_of_a_lesson_brings_the_next_lessons_models(cli, workspace: Path
     progress = workspace / ".migtutor" / "progress.json"
     progress.write_text('{"lesson": 1, "step": 4, "completed": []}', encoding="utf-8")
     assert models_of(workspace) == course_models(1)
+    assert cli(*ws, "config").exit_code == 0  # what the last step asks the learner to run
     passed = cli(*ws, "lesson", "check")
     assert passed.exit_code == 0, passed.output
     assert models_of(workspace) == course_models(2)
