@@ -91,14 +91,17 @@ class Learner:
 @pytest.mark.postgres
 def test_the_courses_revisions_pass_every_lesson_on_postgresql(cli, workspace, postgres_url):
     me = Learner(cli, workspace, postgres_url)
-    for lesson in load_lessons():
+    building = [lesson for lesson in load_lessons() if lesson.revision]  # the course's seven
+    for lesson in building:
         assert me.run("lesson", "goto", str(lesson.number)).exit_code == 0
         for step in lesson.steps:
             me.follow(lesson, step)
             data = me.check()
             assert data["passed"], f"lesson {lesson.number} step {step.number}: {data['problems']}"
-    finished = me.run("lesson", "check")
-    assert "finished all" in finished.stdout
+    listed = {
+        entry["number"]: entry["status"] for entry in me.run("--json", "lesson", "list").json()
+    }
+    assert all(listed[lesson.number] == "done" for lesson in building), listed
     current = me.run("--json", "current").json()["current"]
     assert current == ["c07a1f9e3b58"]  # the course's own chain, ids and all
     assert me.run("check").exit_code == 0  # the course's app models match

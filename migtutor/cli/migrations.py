@@ -502,7 +502,10 @@ def redo(
     from migtutor.moves import redo as redo_revisions
 
     st = state(ctx)
-    count_or_rev: int | str = int(steps) if steps.lstrip("-").isdigit() else steps
+    # A count is a small number; a longer run of digits is a revision id without a letter
+    # (about one generated id in 280 is).
+    is_count = steps.lstrip("-").isdigit() and len(steps.lstrip("-")) <= 3
+    count_or_rev: int | str = int(steps) if is_count else steps
     if isinstance(count_or_rev, int) and count_or_rev < 1:
         raise typer.BadParameter(
             f"{steps} is not a number of revisions of 1 or more, nor a revision id."
