@@ -1,10 +1,9 @@
 """`class status`: each student's database compared, whole, with the course's reference states.
 
-The reference states are built once per command: the course's reference SQL (Alembic's
-offline mode, as `class reset` runs it) is applied, one revision after another, in a scratch
-schema of the administrator's maintenance database inside a transaction that is rolled back,
-and each state is read with `schema.snapshot`. Each student's database is read as its owner
-(a throwaway member of the student's role: see pg_sessions.py) with the same function, and
+The reference states (the schema at the start of each lesson) come from reference_states.py,
+built once per course and server and cached. Each student's database is read as its owner (a
+throwaway member of the student's role: see pg_sessions.py) over one plain driver connection,
+in one statement: schema.py's catalog query, the recorded revisions and the progress row. Then
 `schema.diff` names every difference: types, nullability, defaults, keys, ON DELETE, indexes,
 views, sequences no column owns, other schemas.
 
@@ -27,8 +26,6 @@ This module prints nothing.
 
 from __future__ import annotations
 
-import threading
-import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,9 +33,16 @@ from migtutor.classroom import Server, check_prefix, enterable, in_parallel
 from migtutor.course import course_tables, reference_ids
 from migtutor.errors import MigtutorError
 from migtutor.pg_sessions import OwnerLogins, server_message
-from migtutor.progress_table import ProgressRow, read_row
-from migtutor.reset import lesson_of, parse_target, upgrade_sql
-from migtutor.schema import VERSION_TABLE, Schema, diff, snapshot
+from migtutor.progress_table import COLUMNS, PROGRESS_TABLE, SELECT_ROW, ProgressRow, from_values
+from migtutor.reference_states import course_part, reference_snapshots
+from migtutor.reset import lesson_of
+from migtutor.schema import (
+    POSTGRES_CATALOG_QUERY,
+    VERSION_TABLE,
+    Schema,
+    diff,
+    from_postgres_catalog,
+)
 
 if TYPE_CHECKING:
     from migtutor.settings import DatabaseSettings
@@ -46,6 +50,9 @@ if TYPE_CHECKING:
 STATES = ("reference", "own revisions", "changed by hand", "missing", "unreachable")
 PROBLEMS = ("changed by hand", "missing", "unreachable")
 SORT_KEYS = ("student", "lesson", "state", "progress", "checked")
+# Helpers are made this many at a time, the first students read while the next are made: each
+# costs the server a SCRAM hash (see pg_sessions.py), about as long as reading a student.
+HELPER_BATCH = 8
 
 
 @dataclass
@@ -113,89 +120,6 @@ def sort_rows(rows: list[StudentStatus], key: str) -> list[StudentStatus]:
     return sorted(rows, key=order)
 
 
-# -- the reference states -------------------------------------------------------------------------
-
-
-def reference_snapshots(server: Server) -> dict[str | None, Schema]:
-    """The schema of every reference state, built where nothing of it can stay behind.
-
-    A scratch schema of the maintenance database, in a transaction that is rolled back; an
-    administrator without CREATE there (CREATEDB, not a superuser) gets a throwaway database
-    of their own instead, dropped afterwards.
-    """
-    import sqlalchemy as sa
-
-    script = upgrade_sql(parse_target("head"), server.url_for(server.url.database or "postgres"))
-    scratch = f"migtutor_reference_{uuid.uuid4().hex[:8]}"
-    can_create = server.run(
-        "SELECT has_database_privilege(current_database(), 'CREATE')", "read privileges"
-    ).scalar_one()
-    if can_create:
-        try:
-            with server.connection.engine.connect() as connection:
-                return _build(connection, script, scratch, create=True)
-        except sa.exc.DBAPIError as exc:
-            raise MigtutorError(
-                f"Could not build the course's reference schemas: {exc.orig}"
-            ) from None
-    from migtutor.pg_sessions import admin_engine
-
-    quoted = server.q(scratch)
-    server.run(f"CREATE DATABASE {quoted} TEMPLATE template0", "create a scratch database")
-    try:
-        engine = admin_engine(server.url.set(database=scratch))
-        try:
-            with engine.connect() as connection:
-                return _build(connection, script, "public", create=False)
-        finally:
-            engine.dispose()
-    except sa.exc.DBAPIError as exc:
-        raise MigtutorError(f"Could not build the course's reference schemas: {exc.orig}") from None
-    finally:
-        server.run(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)", "drop the scratch database")
-
-
-def _build(connection: Any, script: str, scratch: str, *, create: bool) -> dict[str | None, Schema]:
-    """Run the reference SQL revision by revision in `scratch`, reading each state; roll back."""
-    states: dict[str | None, Schema] = {}
-    connection = connection.execution_options(isolation_level="READ COMMITTED")
-    transaction = connection.begin()
-    try:
-        if create:
-            connection.exec_driver_sql(f"CREATE SCHEMA {scratch}")
-        connection.exec_driver_sql(f"SET LOCAL search_path = {scratch}, pg_catalog")
-        for index, chunk in enumerate(script.split("-- Running upgrade")):
-            revision = None if index == 0 else chunk.split("->", 1)[1].split()[0]
-            if chunk.strip():
-                connection.exec_driver_sql(chunk if index == 0 else chunk.split("\n", 1)[1])
-            found = snapshot(connection, row_counts=False, schema=scratch)
-            states[revision] = _unqualified(_course_part(found), scratch)
-    finally:
-        transaction.rollback()
-    if set(states) != {None, *reference_ids()}:
-        raise MigtutorError("The course's reference SQL does not match its revision list.")
-    return states
-
-
-def _unqualified(schema: Schema, scratch: str) -> Schema:
-    """SQLAlchemy names the schema in a sequence default read from another schema: drop it."""
-    from dataclasses import replace
-
-    for table in schema.tables.values():
-        table.columns = [
-            replace(c, default=c.default.replace(f'"{scratch}".', ""))
-            if c.default is not None
-            else c
-            for c in table.columns
-        ]
-    return schema
-
-
-def _course_part(schema: Schema) -> Schema:
-    schema.tables.pop(VERSION_TABLE, None)
-    return schema
-
-
 # -- the students ---------------------------------------------------------------------------------
 
 
@@ -222,43 +146,110 @@ def class_status(database: DatabaseSettings, prefix: str) -> ClassStatus:
         if inside:
             server.require(create_roles=True)
             references = reference_snapshots(server)
+            reader = _Reader(server.connection.dialect, references)
             with OwnerLogins(server.connection, server.url) as logins:
-                helpers = logins.prepare([(m.name, m.name) for m in inside])
-                current = threading.local()
-                current.pair = (helpers[inside[0].name], inside[0].name)
-                engine = logins.shared_engine(lambda: current.pair)
-                try:
+                helpers: dict[str, str] = {}
 
-                    def read(member: Any) -> None:
-                        current.pair = (helpers[member.name], member.name)
-                        _read_status(engine, rows[member.name], references)
+                def prepare(batch: list[Any]) -> None:
+                    helpers.update(logins.prepare([(m.name, m.name) for m in batch]))
 
-                    in_parallel(read, inside)
-                finally:
-                    engine.dispose()
+                def read(member: Any) -> None:
+                    connection = None
+                    try:
+                        connection = logins.connect(
+                            helpers[member.name], member.name, reader.settings
+                        )
+                        reader.read(connection, rows[member.name])
+                    except reader.errors as exc:
+                        rows[member.name].state = "unreachable"
+                        rows[member.name].detail = server_message(exc)
+                    finally:
+                        if connection is not None:
+                            connection.close()
+
+                in_parallel(read, inside, prepare=prepare, batch=HELPER_BATCH)
     return result
 
 
-def _read_status(
-    engine: Any,
-    status: StudentStatus,
-    references: dict[str | None, Schema],
-) -> None:
-    import sqlalchemy as sa
+# Everything a row needs, in one statement: the schema (schema.py's catalog query), the
+# revisions recorded in alembic_version and the progress row. The two tables are the student's
+# and may be missing or anything else: each is read through query_to_xml, which runs its query
+# only when the CASE finds the table, and turned back into values with XMLTABLE.
+_VERSIONS = (
+    "CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_class c "
+    f"WHERE c.oid = pg_catalog.to_regclass('{VERSION_TABLE}') AND c.relkind IN ('r', 'p')) "
+    "THEN (SELECT pg_catalog.json_agg(x.version_num) FROM XMLTABLE('/table/row' PASSING "
+    f"pg_catalog.query_to_xml('SELECT version_num FROM {VERSION_TABLE}', false, false, '') "
+    "COLUMNS version_num text PATH 'version_num') x) END"
+)
+_PROGRESS = (
+    f"CASE WHEN pg_catalog.to_regclass('{PROGRESS_TABLE}') IS NOT NULL "
+    f"THEN (SELECT pg_catalog.json_build_array({', '.join('x.' + c for c in COLUMNS)}) "
+    "FROM XMLTABLE('/table/row' PASSING "
+    f"pg_catalog.query_to_xml('{SELECT_ROW}', false, false, '') "
+    f"COLUMNS {', '.join(f'{c} text PATH {chr(39)}{c}{chr(39)}' for c in COLUMNS)}) x "
+    "LIMIT 1) END"
+)
+_STATUS_QUERY = f"SELECT ({POSTGRES_CATALOG_QUERY}), {_VERSIONS}, {_PROGRESS}"
 
-    try:
-        with engine.connect() as connection:
-            schema = snapshot(connection, row_counts=False)
-            if VERSION_TABLE in schema.tables:
-                rows = connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}"))
-                status.current = sorted(str(row[0]) for row in rows)
-            status.progress = read_row(connection)
-            connection.rollback()
-    except sa.exc.DBAPIError as exc:
-        status.state = "unreachable"
-        status.detail = server_message(exc)
-        return
-    judge(status, _course_part(schema), references)
+
+class _Reader:
+    """Reads one student's row over a plain driver connection (any thread)."""
+
+    def __init__(self, dialect: Any, references: dict[str | None, Schema]) -> None:
+        import sqlalchemy as sa
+        from psycopg2 import Error
+
+        from migtutor.locks import lock_timeout
+
+        self.dialect = dialect
+        self.references = references
+        self.errors = Error
+        # A student's open transaction holding a lock on her tables makes the row unreachable
+        # after the usual wait instead of holding up the whole dashboard.
+        self.settings = {"lock_timeout": str(max(1, round(lock_timeout() * 1000)))}
+        self.statements = {
+            name: str(sa.text(sql).compile(dialect=dialect))
+            for name, sql in (("status", _STATUS_QUERY), ("schema", POSTGRES_CATALOG_QUERY))
+        }
+
+    def read(self, connection: Any, status: StudentStatus) -> None:
+        with connection.cursor() as cursor:
+            try:
+                cursor.execute(self.statements["status"], {"schema": None})
+                document, versions, progress = cursor.fetchone()
+            except self.errors as exc:
+                if not _data_error(exc):
+                    raise
+                # Her alembic_version or migtutor_progress could not be read whole: read each
+                # part on its own, as separate statements.
+                document, versions, progress = self._one_by_one(cursor)
+        schema = from_postgres_catalog(document, self.dialect)
+        if VERSION_TABLE in schema.tables:
+            status.current = sorted(str(version) for version in versions or [])
+        status.progress = from_values(progress) if progress else None
+        judge(status, course_part(schema), self.references)
+
+    def _one_by_one(self, cursor: Any) -> tuple[Any, Any, Any]:
+        cursor.execute(self.statements["schema"], {"schema": None})
+        document = cursor.fetchone()[0]
+        versions = None
+        if any(table[0] == VERSION_TABLE for table in document["tables"] or []):
+            cursor.execute(f"SELECT version_num FROM {VERSION_TABLE}")  # a failure: unreachable
+            versions = [row[0] for row in cursor.fetchall()]
+        try:
+            cursor.execute(SELECT_ROW)
+            progress = cursor.fetchone()
+        except self.errors:  # a table of that name made by someone else
+            progress = None
+        return document, versions, progress
+
+
+def _data_error(exc: BaseException) -> bool:
+    """An error in what the statement read, not in the session: a lock that was not granted,
+    a cancel or a lost connection is not answered by reading again."""
+    code = getattr(exc, "pgcode", None) or ""
+    return bool(code) and not code.startswith(("08", "57", "53")) and code != "55P03"
 
 
 def judge(status: StudentStatus, schema: Schema, references: dict[str | None, Schema]) -> None:
