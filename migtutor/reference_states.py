@@ -7,13 +7,14 @@ administrator without CREATE there (CREATEDB, not a superuser) gets a throwaway 
 their own instead, dropped afterwards.
 
 What the catalog query returned for each state (plain JSON, never code) is kept on the
-instructor's machine, in `$XDG_CACHE_HOME/migtutor/` (default `~/.cache/migtutor/`), under a
-hash of everything that decides it: the course's alembic.ini and migration files, its lesson
-order, the catalog query, the server's version, and the versions of Alembic and SQLAlchemy. The
-next `class status` then neither imports Alembic nor builds anything. The documents are parsed
-on every use by the code that parses a student's, so a parser change needs no new cache. A
-cache file is used only when it is the user's own in a directory of theirs that nobody else may
-write; one that does not parse, holds another key or lacks a state is ignored and written anew.
+instructor's machine, in `$XDG_CACHE_HOME/migtutor/` (default `~/.cache/migtutor/`;
+MIGTUTOR_CACHE_DIR chooses another directory), under a hash of everything that decides it: the
+course's alembic.ini and migration files, its lesson order, the catalog query, the server's
+version, and the versions of Alembic and SQLAlchemy. The next `class status` then neither
+imports Alembic nor builds anything. The documents are parsed on every use by the code that
+parses a student's, so a parser change needs no new cache. A cache file is used only when it
+is the user's own in a directory of theirs that nobody else may write; one that does not
+parse, holds another key or lacks a state is ignored and written anew.
 
 This module prints nothing.
 """
@@ -136,7 +137,11 @@ def _run(connection: Any, script: str, scratch: str, *, create: bool) -> Documen
 
 
 def cache_dir() -> Path:
-    """`$XDG_CACHE_HOME/migtutor` (an absolute XDG_CACHE_HOME only), else ~/.cache/migtutor."""
+    """MIGTUTOR_CACHE_DIR, else `$XDG_CACHE_HOME/migtutor`, else ~/.cache/migtutor (a
+    relative path in either variable is not used)."""
+    own = os.environ.get("MIGTUTOR_CACHE_DIR", "")
+    if os.path.isabs(own):
+        return Path(own)
     base = os.environ.get("XDG_CACHE_HOME", "")
     root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
     return root / "migtutor"

@@ -1,0 +1,133 @@
+"""How `class status` reads: the reference states from a private cache, each student in one
+statement, and what a student's own tables or locks do to her row (and to no one else's).
+
+Runs on the real PostgreSQL server; every database and role made here is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.test_class import drop_everything_named, read_credentials, status
+from tests.test_class_dashboard import run_as
+from tests.test_imports import imported
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def prefix(postgres_server: str) -> Iterator[str]:
+    name = f"mt16_{uuid.uuid4().hex[:8]}"
+    yield name
+    drop_everything_named(postgres_server, name + "_")
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("MIGTUTOR_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "migtutor"
+
+
+@pytest.fixture
+def pair(cli, postgres_server: str, prefix: str, tmp_path: Path) -> dict[str, str]:
+    """Alice and Bob at the start of lesson 3: their URLs."""
+    roster = tmp_path / "roster.txt"
+    roster.write_text("alice\nbob\n")
+    credentials = tmp_path / "credentials.txt"
+    created = cli("-d", postgres_server, "class", "create", str(roster), "--prefix", prefix,
+                  "--credentials", str(credentials), "--to", "lesson:3")  # fmt: skip
+    assert created.exit_code == 0, created.output
+    return read_credentials(credentials)
+
+
+def test_the_reference_states_are_cached_privately_and_a_doubtful_cache_is_ignored(
+    cli, postgres_server: str, prefix: str, pair: dict[str, str], cache: Path
+) -> None:
+    rows = status(cli, postgres_server, prefix)
+    assert [rows[s]["state"] for s in ("alice", "bob")] == ["reference", "reference"]
+    [path] = list(cache.glob("reference-states-*.json"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+    good = json.loads(path.read_text())
+    assert [state[0] for state in good["states"]][:4] == [None, "l1_posts", "l2_content",
+                                                          "l3_users"]  # fmt: skip
+
+    # A lie: no lesson starts with a table. Believed, it would put posts down as changed by hand.
+    lie = json.loads(path.read_text())
+    for state in lie["states"]:
+        state[1]["tables"] = None
+    path.write_text(json.dumps(lie))
+    believed = status(cli, postgres_server, prefix)
+    assert believed["alice"]["state"] == "changed by hand"  # the file is what is read
+    assert "+ table posts: (id, title, content)" in believed["alice"]["differences"]
+
+    foreign_key = {**lie, "key": "0" * 64}
+    doubtful = {
+        "writable by the group": (json.dumps(lie), 0o660),
+        "made for other files": (json.dumps(foreign_key), 0o600),
+        "not JSON": ('{"key": ', 0o600),
+        "a state missing": (json.dumps({**lie, "states": lie["states"][:-1]}), 0o600),
+    }
+    for why, (text, mode) in doubtful.items():
+        path.write_text(text)
+        path.chmod(mode)
+        rows = status(cli, postgres_server, prefix)
+        assert rows["alice"]["state"] == "reference", (why, rows["alice"])
+        assert json.loads(path.read_text()) == good, why  # built again and written anew
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, why
+
+    # With the cache warm, a whole `class status` process does not import Alembic.
+    modules = imported(cache, "-d", postgres_server, "--json", "class", "status",
+                       "--prefix", prefix)  # fmt: skip
+    assert "alembic" not in modules and "psycopg2" in modules
+
+
+def test_what_a_student_does_to_her_own_tables_stays_in_her_row(
+    cli,
+    postgres_server: str,
+    prefix: str,
+    pair: dict[str, str],
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Bob's migtutor_progress is a table of his own making: the one statement cannot read it,
+    # the row is read part by part, and shows no progress rather than failing.
+    run_as(pair["bob"], "CREATE TABLE migtutor_progress (id integer, note text)",
+           "INSERT INTO migtutor_progress VALUES (1, 'mine')")  # fmt: skip
+    rows = status(cli, postgres_server, prefix)
+    assert rows["bob"]["state"] == "reference" and rows["bob"]["progress"] is None
+    assert rows["bob"]["current"] == ["l2_content"] and rows["bob"]["tables"] == ["posts"]
+
+    # Text where migtutor writes numbers: no progress either.
+    run_as(pair["bob"], "DROP TABLE migtutor_progress",
+           "CREATE TABLE migtutor_progress (id integer, lesson text, step text, "
+           "checked_lesson text, checked_step text, verdict text, checked_at text, "
+           "updated_at text)",
+           "INSERT INTO migtutor_progress VALUES (1, 'three', '1', NULL, NULL, NULL, NULL, 'x')")  # fmt: skip
+    assert status(cli, postgres_server, prefix)["bob"]["progress"] is None
+
+    # Alice keeps alembic_version locked in an open transaction: her row says so after the lock
+    # timeout, and Bob's is read as usual.
+    monkeypatch.setenv("MIGTUTOR_LOCK_TIMEOUT", "1")
+    url = make_url(pair["alice"])
+    holder = psycopg2.connect(host=url.host, port=url.port, user=url.username,
+                              password=url.password, dbname=url.database)  # fmt: skip
+    try:
+        holder.cursor().execute("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE")
+        rows = status(cli, postgres_server, prefix)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert rows["alice"]["state"] == "unreachable", rows["alice"]
+    assert "lock timeout" in rows["alice"]["detail"]
+    assert rows["bob"]["state"] == "reference"
+    assert status(cli, postgres_server, prefix)["alice"]["state"] == "reference"
