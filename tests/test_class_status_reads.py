@@ -108,11 +108,13 @@ def test_what_a_student_does_to_her_own_tables_stays_in_her_row(
     assert rows["bob"]["current"] == ["l2_content"] and rows["bob"]["tables"] == ["posts"]
 
     # Text where migtutor writes numbers: no progress either.
-    run_as(pair["bob"], "DROP TABLE migtutor_progress",
-           "CREATE TABLE migtutor_progress (id integer, lesson text, step text, "
-           "checked_lesson text, checked_step text, verdict text, checked_at text, "
-           "updated_at text)",
-           "INSERT INTO migtutor_progress VALUES (1, 'three', '1', NULL, NULL, NULL, NULL, 'x')")  # fmt: skip
+    odd = (
+        "DROP TABLE migtutor_progress",
+        "CREATE TABLE migtutor_progress (id integer, lesson text, step text, "
+        "checked_lesson text, checked_step text, verdict text, checked_at text, updated_at text)",
+        "INSERT INTO migtutor_progress VALUES (1, 'three', '1', NULL, NULL, NULL, NULL, 'x')",
+    )
+    run_as(pair["bob"], *odd)
     assert status(cli, postgres_server, prefix)["bob"]["progress"] is None
 
     # Alice keeps alembic_version locked in an open transaction: her row says so after the lock
