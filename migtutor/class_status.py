@@ -26,6 +26,9 @@ This module prints nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -50,9 +53,12 @@ if TYPE_CHECKING:
 STATES = ("reference", "own revisions", "changed by hand", "missing", "unreachable")
 PROBLEMS = ("changed by hand", "missing", "unreachable")
 SORT_KEYS = ("student", "lesson", "state", "progress", "checked")
-# Helpers are made this many at a time, the first students read while the next are made: each
-# costs the server a SCRAM hash (see pg_sessions.py), about as long as reading a student.
+# Helpers are made this many at a time, the first students read while the next are made, and
+# in HELPER_SESSIONS administrator sessions at once: each costs the server a SCRAM hash of the
+# helpers' password (PostgreSQL checks that the empty password does not match), a third of
+# what reading a student costs, and in one session they would be a chain the readers wait on.
 HELPER_BATCH = 8
+HELPER_SESSIONS = 2
 
 
 @dataclass
@@ -147,11 +153,24 @@ def class_status(database: DatabaseSettings, prefix: str) -> ClassStatus:
             server.require(create_roles=True)
             references = reference_snapshots(server)
             reader = _Reader(server.connection.dialect, references)
-            with OwnerLogins(server.connection, server.url) as logins:
+            with (
+                OwnerLogins(server.connection, server.url) as logins,
+                _admin_sessions(server, HELPER_SESSIONS) as sessions,
+                ThreadPoolExecutor(len(sessions)) as makers,
+            ):
                 helpers: dict[str, str] = {}
 
                 def prepare(batch: list[Any]) -> None:
-                    helpers.update(logins.prepare([(m.name, m.name) for m in batch]))
+                    shares = [batch[i :: len(sessions)] for i in range(len(sessions))]
+                    jobs = [
+                        makers.submit(logins.prepare, [(m.name, m.name) for m in share], session)
+                        for share, session in zip(shares, sessions, strict=True)
+                        if share
+                    ]
+                    for job in jobs:  # all finish before an error of one is raised
+                        job.exception()
+                    for job in jobs:
+                        helpers.update(job.result())
 
                 def read(member: Any) -> None:
                     connection = None
@@ -169,6 +188,18 @@ def class_status(database: DatabaseSettings, prefix: str) -> ClassStatus:
 
                 in_parallel(read, inside, prepare=prepare, batch=HELPER_BATCH)
     return result
+
+
+@contextmanager
+def _admin_sessions(server: Server, count: int) -> Iterator[list[Any]]:
+    """The administrator's session and `count - 1` more like it (pinned settings, catalogs
+    only), to make helpers in at once."""
+    more = [server.connection.engine.connect() for _ in range(count - 1)]
+    try:
+        yield [server.connection, *more]
+    finally:
+        for session in more:
+            session.close()
 
 
 # Everything a row needs, in one statement: the schema (schema.py's catalog query), the

@@ -147,20 +147,31 @@ class OwnerLogins:
     left_behind: list[str] = field(default_factory=list)
     _password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     _verifier: str | None = None
+    _valid_until: str | None = None
 
     def __enter__(self) -> OwnerLogins:
         self._drop_expired()
+        # Worked out once, here: `prepare` may then run in several threads at once.
+        self._valid_until = self._expiry()
+        self._scram()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def prepare(self, pairs: list[tuple[str, str]]) -> dict[str, str]:
-        """Create a helper for each (database, owner) at once; returns database -> helper."""
+    def prepare(
+        self, pairs: list[tuple[str, str]], connection: Connection | None = None
+    ) -> dict[str, str]:
+        """Create a helper for each (database, owner) at once; returns database -> helper.
+
+        `connection`: another administrator session to create them in (default: `admin`), so
+        that several threads can each make some: every helper costs the server a SCRAM hash.
+        """
         import sqlalchemy as sa
 
+        session = connection if connection is not None else self.admin
         helpers = {database: HELPER_PREFIX + secrets.token_hex(8) for database, _ in pairs}
-        expiry = self._expiry()
+        expiry = self._valid_until or self._expiry()
         statements = []
         for database, owner in pairs:
             helper = quote(self.admin, helpers[database])
@@ -172,7 +183,7 @@ class OwnerLogins:
             statements.append(f"COMMENT ON ROLE {helper} IS '{HELPER_COMMENT}'")
         try:
             # One round trip, one implicit transaction: all the helpers exist, or none.
-            self.admin.exec_driver_sql(";\n".join(statements))
+            session.exec_driver_sql(";\n".join(statements))
         except sa.exc.DBAPIError as exc:
             raise MigtutorError(
                 "The server refused to create the helper roles that work inside the students' "
