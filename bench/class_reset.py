@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -70,6 +71,14 @@ def shell_loop(students: list[str], spec: str) -> float:
     for student in students:
         subprocess.run(["dropdb", *connection, "--if-exists", f"mtshell_{student}"], check=True)
     return seconds
+
+
+# Every migtutor process writes and reads its bytecode under one temporary directory, as an
+# installed tool reads its .pyc files: with PYTHONDONTWRITEBYTECODE, each run would compile
+# the checkout's modules from source (bench/run.py does the same).
+PYCACHE = tempfile.mkdtemp(prefix="mtbench-pycache-")
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+os.environ["PYTHONPYCACHEPREFIX"] = PYCACHE
 
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
@@ -164,6 +173,7 @@ def main() -> None:
             rows.append(("-", "  its CPU time", cpus))
     finally:
         classroom.drop_class(database, students, prefix)
+        shutil.rmtree(PYCACHE, ignore_errors=True)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     print()
     print(f"{'target':<9} {'method':<22} {'median':>8} {'min':>8} {'max':>8} {'per student':>12}")
