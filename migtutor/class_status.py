@@ -208,7 +208,8 @@ def _admin_sessions(server: Server, count: int) -> Iterator[list[Any]]:
 # only when the CASE finds the table, and turned back into values with XMLTABLE.
 _VERSIONS = (
     "CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_class c "
-    f"WHERE c.oid = pg_catalog.to_regclass('{VERSION_TABLE}') AND c.relkind IN ('r', 'p')) "
+    f"WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('{VERSION_TABLE}') "
+    "AND c.relkind IN ('r', 'p')) "
     "THEN (SELECT pg_catalog.json_agg(x.version_num) FROM XMLTABLE('/table/row' PASSING "
     f"pg_catalog.query_to_xml('SELECT version_num FROM {VERSION_TABLE}', false, false, '') "
     "COLUMNS version_num text PATH 'version_num') x) END"
