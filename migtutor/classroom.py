@@ -379,7 +379,7 @@ def in_parallel(
     With `prepare`, the items are handed out in batches of `batch`, and `prepare(batch)` runs
     (in this thread) before any item of a batch starts: the workers are already busy with
     the first batches while later ones are prepared. An error from `prepare` stops handing
-    out items; the ones started finish, and the error is raised.
+    out items; the ones running finish, the others never start, and the error is raised.
 
     On Ctrl-C, items not started are left alone and the running ones roll back or finish.
     """
@@ -427,7 +427,7 @@ def in_parallel(
             exit_code=130,
         ) from None
     except BaseException:
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
     return {

@@ -137,3 +137,35 @@ def test_what_a_student_does_to_her_own_tables_stays_in_her_row(
     assert "lock timeout" in rows["alice"]["detail"]
     assert rows["bob"]["state"] == "reference"
     assert status(cli, postgres_server, prefix)["alice"]["state"] == "reference"
+
+
+def test_work_in_batches_starts_before_the_last_batch_is_prepared_and_stops_at_an_error() -> None:
+    import threading
+
+    from migtutor.classroom import WORKERS, in_parallel
+    from migtutor.errors import MigtutorError
+
+    order: list[str] = []
+    lock = threading.Lock()
+    first_done = threading.Event()
+
+    def work(item: int) -> None:
+        with lock:
+            order.append(f"work {item}")
+        if item == 0:
+            first_done.set()
+
+    def prepare(batch: list[int]) -> None:
+        if batch[0] >= 2 * WORKERS:
+            assert first_done.wait(10)  # the first batch was handed out before this one
+            raise MigtutorError("the server refused")
+        with lock:
+            order.append(f"prepare {batch[0]}")
+
+    with pytest.raises(MigtutorError, match="refused"):
+        in_parallel(work, range(4 * WORKERS), prepare=prepare, batch=WORKERS)
+    done = {int(entry.split()[1]) for entry in order if entry.startswith("work")}
+    assert 0 in done and done <= set(range(2 * WORKERS))  # nothing unprepared started
+    assert order.index("prepare 0") < order.index("work 0")
+    assert all(order.index(f"prepare {WORKERS}") < order.index(f"work {item}")
+               for item in done if item >= WORKERS)  # fmt: skip
