@@ -184,7 +184,11 @@ def _alembic_version_file() -> bytes:
 
 
 def _cache_file(key: str) -> Path:
-    return cache_dir() / f"{CACHE_PREFIX}{key[:32]}.json"
+    """The file for `key`; OSError where there is no home to keep it in."""
+    directory = cache_dir()
+    if not directory.is_absolute():  # no HOME and no password entry: keep nothing
+        raise FileNotFoundError(directory)
+    return directory / f"{CACHE_PREFIX}{key[:32]}.json"
 
 
 def _ours(info: os.stat_result, kind: int) -> bool:
@@ -198,8 +202,8 @@ def _ours(info: os.stat_result, kind: int) -> bool:
 
 def _load(key: str) -> Documents | None:
     """The cached documents for `key`, or None when there is no trustworthy cache."""
-    path = _cache_file(key)
     try:
+        path = _cache_file(key)
         if not _ours(path.parent.lstat(), stat.S_IFDIR):
             return None
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
@@ -233,8 +237,8 @@ def _store(key: str, documents: Documents) -> None:
     """Keep the documents for the next run; a cache that cannot be written is no error."""
     from migtutor.atomic import write_atomic
 
-    path = _cache_file(key)
     try:
+        path = _cache_file(key)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not _ours(path.parent.lstat(), stat.S_IFDIR):
             return
