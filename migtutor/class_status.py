@@ -160,10 +160,10 @@ def class_status(database: DatabaseSettings, prefix: str) -> ClassStatus:
             ):
                 helpers: dict[str, str] = {}
 
-                def prepare(batch: list[Any]) -> None:
+                def prepare(batch: list[str]) -> None:
                     shares = [batch[i :: len(sessions)] for i in range(len(sessions))]
                     jobs = [
-                        makers.submit(logins.prepare, [(m.name, m.name) for m in share], session)
+                        makers.submit(logins.prepare, [(name, name) for name in share], session)
                         for share, session in zip(shares, sessions, strict=True)
                         if share
                     ]
@@ -172,21 +172,23 @@ def class_status(database: DatabaseSettings, prefix: str) -> ClassStatus:
                     for job in jobs:
                         helpers.update(job.result())
 
-                def read(member: Any) -> None:
+                def read(name: str) -> None:
                     connection = None
                     try:
-                        connection = logins.connect(
-                            helpers[member.name], member.name, reader.settings
-                        )
-                        reader.read(connection, rows[member.name])
+                        connection = logins.connect(helpers[name], name, reader.settings)
+                        reader.read(connection, rows[name])
                     except reader.errors as exc:
-                        rows[member.name].state = "unreachable"
-                        rows[member.name].detail = server_message(exc)
+                        rows[name].state = "unreachable"
+                        rows[name].detail = server_message(exc)
                     finally:
                         if connection is not None:
                             connection.close()
 
-                in_parallel(read, inside, prepare=prepare, batch=HELPER_BATCH)
+                names = [m.name for m in inside]
+                failed = in_parallel(read, names, prepare=prepare, batch=HELPER_BATCH)
+            for name, exc in failed.items():  # not the server's refusal: say what it was
+                rows[name].state = "unreachable"
+                rows[name].detail = f"{type(exc).__name__}: {exc}"
     return result
 
 

@@ -138,6 +138,22 @@ def test_what_a_student_does_to_her_own_tables_stays_in_her_row(
     assert rows["bob"]["state"] == "reference"
     assert status(cli, postgres_server, prefix)["alice"]["state"] == "reference"
 
+    # Whatever else goes wrong with one row is said in that row; the others are read.
+    from migtutor import class_status
+
+    judge = class_status.judge
+
+    def failing(row, schema, references):
+        if row.student == "bob":
+            raise ValueError("a schema this version cannot judge")
+        judge(row, schema, references)
+
+    monkeypatch.setattr(class_status, "judge", failing)
+    rows = status(cli, postgres_server, prefix)
+    assert rows["bob"]["state"] == "unreachable"
+    assert rows["bob"]["detail"] == "ValueError: a schema this version cannot judge"
+    assert rows["alice"]["state"] == "reference"
+
 
 def test_work_in_batches_starts_before_the_last_batch_is_prepared_and_stops_at_an_error() -> None:
     import threading
