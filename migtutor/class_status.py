@@ -26,9 +26,10 @@ This module prints nothing.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,9 @@ SORT_KEYS = ("student", "lesson", "state", "progress", "checked")
 # what reading a student costs, and in one session they would be a chain the readers wait on.
 HELPER_BATCH = 8
 HELPER_SESSIONS = 2
+# A helper made for one reading serves the next ones (`--watch`) for this long: half of
+# pg_sessions.HELPER_LIFETIME, after which the server no longer lets it log in.
+HELPER_REUSE_SECONDS = 30 * 60
 
 
 @dataclass
@@ -131,9 +135,41 @@ def sort_rows(rows: list[StudentStatus], key: str) -> list[StudentStatus]:
 
 def class_status(database: DatabaseSettings, prefix: str) -> ClassStatus:
     """Each recorded student's database, read as its owner; a dropped database shows as missing."""
-    prefix = check_prefix(prefix)
-    with Server(database) as server:
-        members = list(server.members(prefix).values())
+    with StatusReader(database, prefix) as reader:
+        return reader.read()
+
+
+class StatusReader:
+    """Reads the class once, or again and again (`--watch`) over the same sessions.
+
+    The helpers made for one reading serve the next ones for half their lifetime (see
+    HELPER_REUSE_SECONDS), so a refresh costs the server no new SCRAM hashes; a helper that
+    could not log in is replaced at the next reading. Leaving drops them all.
+    """
+
+    def __init__(self, database: DatabaseSettings, prefix: str) -> None:
+        self.database = database
+        self.prefix = check_prefix(prefix)
+        self._stack = ExitStack()
+        self._helpers: dict[str, tuple[str, float]] = {}  # database -> (helper, made at)
+        self._retry: set[str] = set()  # databases whose helper could not log in
+        self._reader: _Reader | None = None
+        self._logins: OwnerLogins | None = None
+        self._sessions: list[Any] = []
+        self._makers: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> StatusReader:
+        with ExitStack() as stack:
+            self.server = stack.enter_context(Server(self.database))
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stack.close()
+
+    def read(self) -> ClassStatus:
+        server = self.server
+        members = list(server.members(self.prefix).values())
         result = ClassStatus([StudentStatus(m.student, m.name) for m in members])
         result.warnings = server.trust_warnings()
         rows = dict(zip((m.name for m in members), result.students, strict=True))
@@ -150,46 +186,69 @@ def class_status(database: DatabaseSettings, prefix: str) -> ClassStatus:
                     "left unread"
                 )
         if inside:
-            server.require(create_roles=True)
-            references = reference_snapshots(server)
-            reader = _Reader(server.connection.dialect, references)
-            with (
-                OwnerLogins(server.connection, server.url) as logins,
-                _admin_sessions(server, HELPER_SESSIONS) as sessions,
-                ThreadPoolExecutor(len(sessions)) as makers,
-            ):
-                helpers: dict[str, str] = {}
-
-                def prepare(batch: list[str]) -> None:
-                    shares = [batch[i :: len(sessions)] for i in range(len(sessions))]
-                    jobs = [
-                        makers.submit(logins.prepare, [(name, name) for name in share], session)
-                        for share, session in zip(shares, sessions, strict=True)
-                        if share
-                    ]
-                    for job in jobs:  # all finish before an error of one is raised
-                        job.exception()
-                    for job in jobs:
-                        helpers.update(job.result())
-
-                def read(name: str) -> None:
-                    connection = None
-                    try:
-                        connection = logins.connect(helpers[name], name, reader.settings)
-                        reader.read(connection, rows[name])
-                    except reader.errors as exc:
-                        rows[name].state = "unreachable"
-                        rows[name].detail = server_message(exc)
-                    finally:
-                        if connection is not None:
-                            connection.close()
-
-                names = [m.name for m in inside]
-                failed = in_parallel(read, names, prepare=prepare, batch=HELPER_BATCH)
+            failed = self._read_inside([m.name for m in inside], rows)
             for name, exc in failed.items():  # not the server's refusal: say what it was
                 rows[name].state = "unreachable"
                 rows[name].detail = f"{type(exc).__name__}: {exc}"
-    return result
+        return result
+
+    def _start(self) -> tuple[_Reader, OwnerLogins]:
+        """The reference states, the helpers' maker and its sessions, on the first reading."""
+        if self._reader is None or self._logins is None or self._makers is None:
+            server = self.server
+            server.require(create_roles=True)
+            self._reader = _Reader(server.connection.dialect, reference_snapshots(server))
+            self._logins = self._stack.enter_context(OwnerLogins(server.connection, server.url))
+            self._sessions = self._stack.enter_context(_admin_sessions(server, HELPER_SESSIONS))
+            self._makers = self._stack.enter_context(ThreadPoolExecutor(len(self._sessions)))
+        return self._reader, self._logins
+
+    def _read_inside(
+        self, names: list[str], rows: dict[str, StudentStatus]
+    ) -> dict[str, BaseException]:
+        reader, logins = self._start()
+        expired = time.monotonic() - HELPER_REUSE_SECONDS
+        old = [
+            database
+            for database, (_, made) in self._helpers.items()
+            if made < expired or database in self._retry or database not in names
+        ]
+        logins.drop([self._helpers.pop(database)[0] for database in old])
+        self._retry.clear()
+        helpers = self._helpers
+
+        def prepare(batch: list[str]) -> None:
+            batch = [name for name in batch if name not in helpers]
+            shares = [batch[i :: len(self._sessions)] for i in range(len(self._sessions))]
+            assert self._makers is not None
+            jobs = [
+                self._makers.submit(logins.prepare, [(name, name) for name in share], session)
+                for share, session in zip(shares, self._sessions, strict=True)
+                if share
+            ]
+            for job in jobs:  # all finish before an error of one is raised
+                job.exception()
+            made = time.monotonic()
+            for job in jobs:
+                helpers.update((name, (helper, made)) for name, helper in job.result().items())
+
+        def read(name: str) -> None:
+            connection = None
+            try:
+                try:
+                    connection = logins.connect(helpers[name][0], name, reader.settings)
+                except reader.errors:
+                    self._retry.add(name)  # e.g. its password was changed from inside
+                    raise
+                reader.read(connection, rows[name])
+            except reader.errors as exc:
+                rows[name].state = "unreachable"
+                rows[name].detail = server_message(exc)
+            finally:
+                if connection is not None:
+                    connection.close()
+
+        return in_parallel(read, names, prepare=prepare, batch=HELPER_BATCH)
 
 
 @contextmanager

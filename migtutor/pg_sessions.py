@@ -147,13 +147,10 @@ class OwnerLogins:
     left_behind: list[str] = field(default_factory=list)
     _password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     _verifier: str | None = None
-    _valid_until: str | None = None
 
     def __enter__(self) -> OwnerLogins:
         self._drop_expired()
-        # Worked out once, here: `prepare` may then run in several threads at once.
-        self._valid_until = self._expiry()
-        self._scram()
+        self._scram()  # once, here: `prepare` may then run in several threads at once
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -171,7 +168,7 @@ class OwnerLogins:
 
         session = connection if connection is not None else self.admin
         helpers = {database: HELPER_PREFIX + secrets.token_hex(8) for database, _ in pairs}
-        expiry = self._valid_until or self._expiry()
+        expiry = self._expiry(session)
         statements = []
         for database, owner in pairs:
             helper = quote(self.admin, helpers[database])
@@ -245,26 +242,31 @@ class OwnerLogins:
             engine.dispose()
 
     def close(self) -> None:
+        self.drop(list(self.made))
+
+    def drop(self, helpers: list[str]) -> None:
+        """Drop these helpers now: all in one statement, else each on its own, locking any
+        that cannot go (code in the owner's database made it own something)."""
         import sqlalchemy as sa
 
-        if not self.made:
+        helpers = [helper for helper in helpers if helper in self.made]
+        if not helpers:
             return
-        names = ", ".join(quote(self.admin, helper) for helper in self.made)
+        names = ", ".join(quote(self.admin, helper) for helper in helpers)
         try:
-            # All at once (one round trip); if one cannot go, each on its own below.
             self.admin.execute(sa.text(f"DROP ROLE IF EXISTS {names}"))
-            self.made.clear()
+            for helper in helpers:
+                del self.made[helper]
             return
         except sa.exc.DBAPIError:
             pass
-        for helper, owner in list(self.made.items()):
-            quoted = quote(self.admin, helper)
+        for helper in helpers:
+            owner = self.made.pop(helper)
             try:
-                self.admin.execute(sa.text(f"DROP ROLE IF EXISTS {quoted}"))
+                self.admin.execute(sa.text(f"DROP ROLE IF EXISTS {quote(self.admin, helper)}"))
             except sa.exc.DBAPIError:
                 self.left_behind.append(helper)
                 self._lock(helper, owner)
-            del self.made[helper]
 
     def _lock(self, helper: str, owner: str) -> None:
         import sqlalchemy as sa
@@ -304,11 +306,11 @@ class OwnerLogins:
             self._verifier = scram_verifier(self.admin, self._password, "")
         return self._verifier
 
-    def _expiry(self) -> str:
+    def _expiry(self, session: Connection) -> str:
         import sqlalchemy as sa
 
         return str(
-            self.admin.execute(
+            session.execute(
                 sa.text(f"SELECT pg_catalog.now() + interval '{HELPER_LIFETIME}'")
             ).scalar_one()
         )

@@ -185,3 +185,54 @@ def test_work_in_batches_starts_before_the_last_batch_is_prepared_and_stops_at_a
     assert order.index("prepare 0") < order.index("work 0")
     assert all(order.index(f"prepare {WORKERS}") < order.index(f"work {item}")
                for item in done if item >= WORKERS)  # fmt: skip
+
+
+def helpers_of(server: str, role: str) -> set[str]:
+    """The helper roles that are members of a student's role."""
+    import sqlalchemy as sa
+
+    from tests.test_class import admin
+
+    engine = admin(server)
+    with engine.connect() as connection:
+        found = connection.execute(
+            sa.text(
+                "SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member "
+                "WHERE m.roleid = (SELECT oid FROM pg_roles WHERE rolname = :role) "
+                "AND r.rolname LIKE 'migtutor_op_%'"
+            ),
+            {"role": role},
+        ).scalars()
+        names = set(found)
+    engine.dispose()
+    return names
+
+
+def test_a_watch_reads_again_with_the_same_helpers_and_replaces_one_that_cannot_log_in(
+    postgres_server: str, prefix: str, pair: dict[str, str], cache: Path
+) -> None:
+    from migtutor.class_status import StatusReader
+    from migtutor.settings import DatabaseSettings
+
+    alice, bob = f"{prefix}_alice", f"{prefix}_bob"
+    with StatusReader(DatabaseSettings(postgres_server, "test"), prefix) as reader:
+        first = {row.student: row.state for row in reader.read().students}
+        helpers = helpers_of(postgres_server, alice), helpers_of(postgres_server, bob)
+        assert first == {"alice": "reference", "bob": "reference"}
+        assert [len(h) for h in helpers] == [1, 1]
+        run_as(pair["bob"], "CREATE TABLE notes (id integer)")
+        second = {row.student: row.state for row in reader.read().students}
+        assert second == {"alice": "reference", "bob": "changed by hand"}
+        assert (helpers_of(postgres_server, alice), helpers_of(postgres_server, bob)) == helpers
+
+        # Alice's helper no longer logs in (as if code in her database had set its password):
+        # her row says so once, and the next reading makes her a new helper.
+        [alices] = helpers[0]
+        run_as(postgres_server, f'ALTER ROLE "{alices}" PASSWORD NULL NOLOGIN')
+        third = {row.student: row.state for row in reader.read().students}
+        assert third == {"alice": "unreachable", "bob": "changed by hand"}
+        fourth = {row.student: row.state for row in reader.read().students}
+        assert fourth == {"alice": "reference", "bob": "changed by hand"}
+        assert helpers_of(postgres_server, alice) not in ({alices}, set())
+        assert helpers_of(postgres_server, bob) == helpers[1]
+    assert helpers_of(postgres_server, alice) == helpers_of(postgres_server, bob) == set()
