@@ -144,7 +144,11 @@ class StatusReader:
 
     The helpers made for one reading serve the next ones for half their lifetime (see
     HELPER_REUSE_SECONDS), so a refresh costs the server no new SCRAM hashes; a helper that
-    could not log in is replaced at the next reading. Leaving drops them all.
+    could not log in is replaced at the next reading. Leaving drops them all. Keeping one is
+    safe: it is a member of its student's role only, so whatever her code did to it in a
+    reading (set its password, its own settings) gives her no right she lacks, and the next
+    session's settings are pinned in its start-up packet again. A helper is never handed on to
+    another student.
     """
 
     def __init__(self, database: DatabaseSettings, prefix: str) -> None:
