@@ -1,10 +1,9 @@
 """`class status`: each student's database compared, whole, with the course's reference states.
 
-The reference states are built once per command: the course's reference SQL (Alembic's
-offline mode, as `class reset` runs it) is applied, one revision after another, in a scratch
-schema of the administrator's maintenance database inside a transaction that is rolled back,
-and each state is read with `schema.snapshot`. Each student's database is read as its owner
-(a throwaway member of the student's role: see pg_sessions.py) with the same function, and
+The reference states (the schema at the start of each lesson) come from reference_states.py,
+built once per course and server and cached. Each student's database is read as its owner (a
+throwaway member of the student's role: see pg_sessions.py) over one plain driver connection,
+in one statement: schema.py's catalog query, the recorded revisions and the progress row. Then
 `schema.diff` names every difference: types, nullability, defaults, keys, ON DELETE, indexes,
 views, sequences no column owns, other schemas.
 
@@ -27,8 +26,10 @@ This module prints nothing.
 
 from __future__ import annotations
 
-import threading
-import uuid
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,9 +37,16 @@ from migtutor.classroom import Server, check_prefix, enterable, in_parallel
 from migtutor.course import course_tables, reference_ids
 from migtutor.errors import MigtutorError
 from migtutor.pg_sessions import OwnerLogins, server_message
-from migtutor.progress_table import ProgressRow, read_row
-from migtutor.reset import lesson_of, parse_target, upgrade_sql
-from migtutor.schema import VERSION_TABLE, Schema, diff, snapshot
+from migtutor.progress_table import COLUMNS, PROGRESS_TABLE, SELECT_ROW, ProgressRow, from_values
+from migtutor.reference_states import course_part, reference_snapshots
+from migtutor.reset import lesson_of
+from migtutor.schema import (
+    POSTGRES_CATALOG_QUERY,
+    VERSION_TABLE,
+    Schema,
+    diff,
+    from_postgres_catalog,
+)
 
 if TYPE_CHECKING:
     from migtutor.settings import DatabaseSettings
@@ -46,6 +54,15 @@ if TYPE_CHECKING:
 STATES = ("reference", "own revisions", "changed by hand", "missing", "unreachable")
 PROBLEMS = ("changed by hand", "missing", "unreachable")
 SORT_KEYS = ("student", "lesson", "state", "progress", "checked")
+# Helpers are made this many at a time, the first students read while the next are made, and
+# in HELPER_SESSIONS administrator sessions at once: each costs the server a SCRAM hash of the
+# helpers' password (PostgreSQL checks that the empty password does not match), a third of
+# what reading a student costs, and in one session they would be a chain the readers wait on.
+HELPER_BATCH = 8
+HELPER_SESSIONS = 2
+# A helper made for one reading serves the next ones (`--watch`) for this long: half of
+# pg_sessions.HELPER_LIFETIME, after which the server no longer lets it log in.
+HELPER_REUSE_SECONDS = 30 * 60
 
 
 @dataclass
@@ -113,97 +130,50 @@ def sort_rows(rows: list[StudentStatus], key: str) -> list[StudentStatus]:
     return sorted(rows, key=order)
 
 
-# -- the reference states -------------------------------------------------------------------------
-
-
-def reference_snapshots(server: Server) -> dict[str | None, Schema]:
-    """The schema of every reference state, built where nothing of it can stay behind.
-
-    A scratch schema of the maintenance database, in a transaction that is rolled back; an
-    administrator without CREATE there (CREATEDB, not a superuser) gets a throwaway database
-    of their own instead, dropped afterwards.
-    """
-    import sqlalchemy as sa
-
-    script = upgrade_sql(parse_target("head"), server.url_for(server.url.database or "postgres"))
-    scratch = f"migtutor_reference_{uuid.uuid4().hex[:8]}"
-    can_create = server.run(
-        "SELECT has_database_privilege(current_database(), 'CREATE')", "read privileges"
-    ).scalar_one()
-    if can_create:
-        try:
-            with server.connection.engine.connect() as connection:
-                return _build(connection, script, scratch, create=True)
-        except sa.exc.DBAPIError as exc:
-            raise MigtutorError(
-                f"Could not build the course's reference schemas: {exc.orig}"
-            ) from None
-    from migtutor.pg_sessions import admin_engine
-
-    quoted = server.q(scratch)
-    server.run(f"CREATE DATABASE {quoted} TEMPLATE template0", "create a scratch database")
-    try:
-        engine = admin_engine(server.url.set(database=scratch))
-        try:
-            with engine.connect() as connection:
-                return _build(connection, script, "public", create=False)
-        finally:
-            engine.dispose()
-    except sa.exc.DBAPIError as exc:
-        raise MigtutorError(f"Could not build the course's reference schemas: {exc.orig}") from None
-    finally:
-        server.run(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)", "drop the scratch database")
-
-
-def _build(connection: Any, script: str, scratch: str, *, create: bool) -> dict[str | None, Schema]:
-    """Run the reference SQL revision by revision in `scratch`, reading each state; roll back."""
-    states: dict[str | None, Schema] = {}
-    connection = connection.execution_options(isolation_level="READ COMMITTED")
-    transaction = connection.begin()
-    try:
-        if create:
-            connection.exec_driver_sql(f"CREATE SCHEMA {scratch}")
-        connection.exec_driver_sql(f"SET LOCAL search_path = {scratch}, pg_catalog")
-        for index, chunk in enumerate(script.split("-- Running upgrade")):
-            revision = None if index == 0 else chunk.split("->", 1)[1].split()[0]
-            if chunk.strip():
-                connection.exec_driver_sql(chunk if index == 0 else chunk.split("\n", 1)[1])
-            found = snapshot(connection, row_counts=False, schema=scratch)
-            states[revision] = _unqualified(_course_part(found), scratch)
-    finally:
-        transaction.rollback()
-    if set(states) != {None, *reference_ids()}:
-        raise MigtutorError("The course's reference SQL does not match its revision list.")
-    return states
-
-
-def _unqualified(schema: Schema, scratch: str) -> Schema:
-    """SQLAlchemy names the schema in a sequence default read from another schema: drop it."""
-    from dataclasses import replace
-
-    for table in schema.tables.values():
-        table.columns = [
-            replace(c, default=c.default.replace(f'"{scratch}".', ""))
-            if c.default is not None
-            else c
-            for c in table.columns
-        ]
-    return schema
-
-
-def _course_part(schema: Schema) -> Schema:
-    schema.tables.pop(VERSION_TABLE, None)
-    return schema
-
-
 # -- the students ---------------------------------------------------------------------------------
 
 
 def class_status(database: DatabaseSettings, prefix: str) -> ClassStatus:
     """Each recorded student's database, read as its owner; a dropped database shows as missing."""
-    prefix = check_prefix(prefix)
-    with Server(database) as server:
-        members = list(server.members(prefix).values())
+    with StatusReader(database, prefix) as reader:
+        return reader.read()
+
+
+class StatusReader:
+    """Reads the class once, or again and again (`--watch`) over the same sessions.
+
+    The helpers made for one reading serve the next ones for half their lifetime (see
+    HELPER_REUSE_SECONDS), so a refresh costs the server no new SCRAM hashes; a helper that
+    could not log in is replaced at the next reading. Leaving drops them all. Keeping one is
+    safe: it is a member of its student's role only, so whatever her code did to it in a
+    reading (set its password, its own settings) gives her no right she lacks, and the next
+    session's settings are pinned in its start-up packet again. A helper is never handed on to
+    another student.
+    """
+
+    def __init__(self, database: DatabaseSettings, prefix: str) -> None:
+        self.database = database
+        self.prefix = check_prefix(prefix)
+        self._stack = ExitStack()
+        self._helpers: dict[str, tuple[str, float]] = {}  # database -> (helper, made at)
+        self._retry: set[str] = set()  # databases whose helper could not log in
+        self._reader: _Reader | None = None
+        self._logins: OwnerLogins | None = None
+        self._sessions: list[Any] = []
+        self._makers: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> StatusReader:
+        with ExitStack() as stack:
+            self.server = stack.enter_context(Server(self.database))
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stack.close()
+
+    def read(self) -> ClassStatus:
+        server = self.server
+        members = list(server.members(self.prefix).values())
         result = ClassStatus([StudentStatus(m.student, m.name) for m in members])
         result.warnings = server.trust_warnings()
         rows = dict(zip((m.name for m in members), result.students, strict=True))
@@ -220,45 +190,163 @@ def class_status(database: DatabaseSettings, prefix: str) -> ClassStatus:
                     "left unread"
                 )
         if inside:
+            failed = self._read_inside([m.name for m in inside], rows)
+            for name, exc in failed.items():  # not the server's refusal: say what it was
+                rows[name].state = "unreachable"
+                rows[name].detail = f"{type(exc).__name__}: {exc}"
+        return result
+
+    def _start(self) -> tuple[_Reader, OwnerLogins]:
+        """The reference states, the helpers' maker and its sessions, on the first reading."""
+        if self._reader is None or self._logins is None or self._makers is None:
+            server = self.server
             server.require(create_roles=True)
-            references = reference_snapshots(server)
-            with OwnerLogins(server.connection, server.url) as logins:
-                helpers = logins.prepare([(m.name, m.name) for m in inside])
-                current = threading.local()
-                current.pair = (helpers[inside[0].name], inside[0].name)
-                engine = logins.shared_engine(lambda: current.pair)
+            self._reader = _Reader(server.connection.dialect, reference_snapshots(server))
+            self._logins = self._stack.enter_context(OwnerLogins(server.connection, server.url))
+            self._sessions = self._stack.enter_context(_admin_sessions(server, HELPER_SESSIONS))
+            self._makers = self._stack.enter_context(ThreadPoolExecutor(len(self._sessions)))
+        return self._reader, self._logins
+
+    def _read_inside(
+        self, names: list[str], rows: dict[str, StudentStatus]
+    ) -> dict[str, BaseException]:
+        reader, logins = self._start()
+        expired = time.monotonic() - HELPER_REUSE_SECONDS
+        old = [
+            database
+            for database, (_, made) in self._helpers.items()
+            if made < expired or database in self._retry or database not in names
+        ]
+        logins.drop([self._helpers.pop(database)[0] for database in old])
+        self._retry.clear()
+        helpers = self._helpers
+
+        def prepare(batch: list[str]) -> None:
+            batch = [name for name in batch if name not in helpers]
+            shares = [batch[i :: len(self._sessions)] for i in range(len(self._sessions))]
+            assert self._makers is not None
+            jobs = [
+                self._makers.submit(logins.prepare, [(name, name) for name in share], session)
+                for share, session in zip(shares, self._sessions, strict=True)
+                if share
+            ]
+            for job in jobs:  # all finish before an error of one is raised
+                job.exception()
+            made = time.monotonic()
+            for job in jobs:
+                helpers.update((name, (helper, made)) for name, helper in job.result().items())
+
+        def read(name: str) -> None:
+            connection = None
+            try:
                 try:
+                    connection = logins.connect(helpers[name][0], name, reader.settings)
+                except reader.errors:
+                    self._retry.add(name)  # e.g. its password was changed from inside
+                    raise
+                reader.read(connection, rows[name])
+            except reader.errors as exc:
+                rows[name].state = "unreachable"
+                rows[name].detail = server_message(exc)
+            finally:
+                if connection is not None:
+                    connection.close()
 
-                    def read(member: Any) -> None:
-                        current.pair = (helpers[member.name], member.name)
-                        _read_status(engine, rows[member.name], references)
-
-                    in_parallel(read, inside)
-                finally:
-                    engine.dispose()
-    return result
+        return in_parallel(read, names, prepare=prepare, batch=HELPER_BATCH)
 
 
-def _read_status(
-    engine: Any,
-    status: StudentStatus,
-    references: dict[str | None, Schema],
-) -> None:
-    import sqlalchemy as sa
-
+@contextmanager
+def _admin_sessions(server: Server, count: int) -> Iterator[list[Any]]:
+    """The administrator's session and `count - 1` more like it (pinned settings, catalogs
+    only), to make helpers in at once."""
+    more = [server.connection.engine.connect() for _ in range(count - 1)]
     try:
-        with engine.connect() as connection:
-            schema = snapshot(connection, row_counts=False)
-            if VERSION_TABLE in schema.tables:
-                rows = connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}"))
-                status.current = sorted(str(row[0]) for row in rows)
-            status.progress = read_row(connection)
-            connection.rollback()
-    except sa.exc.DBAPIError as exc:
-        status.state = "unreachable"
-        status.detail = server_message(exc)
-        return
-    judge(status, _course_part(schema), references)
+        yield [server.connection, *more]
+    finally:
+        for session in more:
+            session.close()
+
+
+# Everything a row needs, in one statement: the schema (schema.py's catalog query), the
+# revisions recorded in alembic_version and the progress row. The two tables are the student's
+# and may be missing or anything else: each is read through query_to_xml, which runs its query
+# only when the CASE finds the table, and turned back into values with XMLTABLE.
+_VERSIONS = (
+    "CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_class c "
+    f"WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('{VERSION_TABLE}') "
+    "AND c.relkind IN ('r', 'p')) "
+    "THEN (SELECT pg_catalog.json_agg(x.version_num) FROM XMLTABLE('/table/row' PASSING "
+    f"pg_catalog.query_to_xml('SELECT version_num FROM {VERSION_TABLE}', false, false, '') "
+    "COLUMNS version_num text PATH 'version_num') x) END"
+)
+_PROGRESS = (
+    f"CASE WHEN pg_catalog.to_regclass('{PROGRESS_TABLE}') IS NOT NULL "
+    f"THEN (SELECT pg_catalog.json_build_array({', '.join('x.' + c for c in COLUMNS)}) "
+    "FROM XMLTABLE('/table/row' PASSING "
+    f"pg_catalog.query_to_xml('{SELECT_ROW}', false, false, '') "
+    f"COLUMNS {', '.join(f'{c} text PATH {chr(39)}{c}{chr(39)}' for c in COLUMNS)}) x "
+    "LIMIT 1) END"
+)
+_STATUS_QUERY = f"SELECT ({POSTGRES_CATALOG_QUERY}), {_VERSIONS}, {_PROGRESS}"
+
+
+class _Reader:
+    """Reads one student's row over a plain driver connection (any thread)."""
+
+    def __init__(self, dialect: Any, references: dict[str | None, Schema]) -> None:
+        import sqlalchemy as sa
+        from psycopg2 import Error
+
+        from migtutor.locks import lock_timeout
+
+        self.dialect = dialect
+        self.references = references
+        self.errors = Error
+        # A student's open transaction holding a lock on her tables makes the row unreachable
+        # after the usual wait instead of holding up the whole dashboard.
+        self.settings = {"lock_timeout": str(max(1, round(lock_timeout() * 1000)))}
+        self.statements = {
+            name: str(sa.text(sql).compile(dialect=dialect))
+            for name, sql in (("status", _STATUS_QUERY), ("schema", POSTGRES_CATALOG_QUERY))
+        }
+
+    def read(self, connection: Any, status: StudentStatus) -> None:
+        with connection.cursor() as cursor:
+            try:
+                cursor.execute(self.statements["status"], {"schema": None})
+                document, versions, progress = cursor.fetchone()
+            except self.errors as exc:
+                if not _data_error(exc):
+                    raise
+                # Her alembic_version or migtutor_progress could not be read whole: read each
+                # part on its own, as separate statements.
+                document, versions, progress = self._one_by_one(cursor)
+        schema = from_postgres_catalog(document, self.dialect)
+        if VERSION_TABLE in schema.tables:
+            status.current = sorted(str(version) for version in versions or [])
+        status.progress = from_values(progress) if progress else None
+        judge(status, course_part(schema), self.references)
+
+    def _one_by_one(self, cursor: Any) -> tuple[Any, Any, Any]:
+        cursor.execute(self.statements["schema"], {"schema": None})
+        document = cursor.fetchone()[0]
+        versions = None
+        if any(table[0] == VERSION_TABLE for table in document["tables"] or []):
+            cursor.execute(f"SELECT version_num FROM {VERSION_TABLE}")  # a failure: unreachable
+            versions = [row[0] for row in cursor.fetchall()]
+        try:
+            cursor.execute(SELECT_ROW)
+            progress = cursor.fetchone()
+        except self.errors:  # a table of that name made by someone else
+            progress = None
+        return document, versions, progress
+
+
+def _data_error(exc: BaseException) -> bool:
+    """An error in what the statement read, not in the session: a lock that was not granted,
+    a cancel or a lost connection is not answered by reading again."""
+    code = getattr(exc, "pgcode", None) or ""
+    return bool(code) and not code.startswith(("08", "57", "53")) and code != "55P03"
 
 
 def judge(status: StudentStatus, schema: Schema, references: dict[str | None, Schema]) -> None:

@@ -367,9 +367,19 @@ class Server:
 
 
 def in_parallel(
-    work: Callable[[T], None], items: Iterable[T], on_done: OnDone = None
+    work: Callable[[T], None],
+    items: Iterable[T],
+    on_done: OnDone = None,
+    *,
+    prepare: Callable[[list[T]], None] | None = None,
+    batch: int = WORKERS,
 ) -> dict[T, BaseException]:
     """Run `work` on each item, WORKERS at a time; the items that failed, with their errors.
+
+    With `prepare`, the items are handed out in batches of `batch`, and `prepare(batch)` runs
+    (in this thread) before any item of a batch starts: the workers are already busy with
+    the first batches while later ones are prepared. An error from `prepare` stops handing
+    out items; the ones running finish, the others never start, and the error is raised.
 
     On Ctrl-C, items not started are left alone and the running ones roll back or finish.
     """
@@ -377,26 +387,37 @@ def in_parallel(
 
     items = list(items)
     pool = ThreadPoolExecutor(max_workers=WORKERS)
-    futures = [pool.submit(work, item) for item in items]
-    if on_done is not None:
-        for item, future in zip(items, futures, strict=True):
+    futures: dict[int, Future[None]] = {}
+
+    def submit(index: int, item: T) -> None:
+        future = pool.submit(work, item)
+        futures[index] = future
+        if on_done is not None:
 
             def tell(done: Future[None], item: T = item) -> None:
                 if not done.cancelled():
                     on_done(str(item), done.exception())
 
             future.add_done_callback(tell)
+
+    step = max(1, batch) if prepare is not None else max(1, len(items))
     try:
-        wait(futures)
+        for start in range(0, len(items), step):
+            chunk = items[start : start + step]
+            if prepare is not None:
+                prepare(chunk)
+            for index, item in enumerate(chunk, start):
+                submit(index, item)
+        wait(list(futures.values()))
     except KeyboardInterrupt:
-        for future in futures:
+        for future in futures.values():
             future.cancel()
         pool.shutdown(wait=True)
         done = []
-        for item, future in zip(items, futures, strict=True):
+        for index, future in futures.items():
             try:
                 if future.done() and future.exception() is None:
-                    done.append(str(item))
+                    done.append(str(items[index]))
             except CancelledError:
                 pass
         raise MigtutorError(
@@ -405,10 +426,13 @@ def in_parallel(
             "rolled back or never started. Run the command again to finish.",
             exit_code=130,
         ) from None
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
     pool.shutdown(wait=True)
     return {
-        item: future.exception()  # type: ignore[misc]
-        for item, future in zip(items, futures, strict=True)
+        items[index]: future.exception()  # type: ignore[misc]
+        for index, future in futures.items()
         if future.exception() is not None
     }
 

@@ -24,7 +24,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from migtutor.errors import MigtutorError
 
@@ -150,17 +150,25 @@ class OwnerLogins:
 
     def __enter__(self) -> OwnerLogins:
         self._drop_expired()
+        self._scram()  # once, here: `prepare` may then run in several threads at once
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def prepare(self, pairs: list[tuple[str, str]]) -> dict[str, str]:
-        """Create a helper for each (database, owner) at once; returns database -> helper."""
+    def prepare(
+        self, pairs: list[tuple[str, str]], connection: Connection | None = None
+    ) -> dict[str, str]:
+        """Create a helper for each (database, owner) at once; returns database -> helper.
+
+        `connection`: another administrator session to create them in (default: `admin`), so
+        that several threads can each make some: every helper costs the server a SCRAM hash.
+        """
         import sqlalchemy as sa
 
+        session = connection if connection is not None else self.admin
         helpers = {database: HELPER_PREFIX + secrets.token_hex(8) for database, _ in pairs}
-        expiry = self._expiry()
+        expiry = self._expiry(session)
         statements = []
         for database, owner in pairs:
             helper = quote(self.admin, helpers[database])
@@ -172,7 +180,7 @@ class OwnerLogins:
             statements.append(f"COMMENT ON ROLE {helper} IS '{HELPER_COMMENT}'")
         try:
             # One round trip, one implicit transaction: all the helpers exist, or none.
-            self.admin.exec_driver_sql(";\n".join(statements))
+            session.exec_driver_sql(";\n".join(statements))
         except sa.exc.DBAPIError as exc:
             raise MigtutorError(
                 "The server refused to create the helper roles that work inside the students' "
@@ -211,6 +219,19 @@ class OwnerLogins:
 
         return engine
 
+    def connect(self, helper: str, database: str, settings: dict[str, str] | None = None) -> Any:
+        """A plain driver connection (autocommit) logging in as `helper` to `database`,
+        starting as the helper's owner with its settings pinned as in `engine`, plus
+        `settings`: for a few statements without an engine's per-connection round trips."""
+        url = self.server.set(username=helper, password=self._password, database=database)
+        dialect = self.admin.dialect
+        cargs, params = dialect.create_connect_args(url)
+        pinned = {**owner_settings(self.made[helper]), **(settings or {})}
+        params["options"] = startup_options(self.server, pinned)
+        connection = dialect.loaded_dbapi.connect(*cargs, **params)
+        connection.autocommit = True
+        return connection
+
     @contextmanager
     def login(self, database: str, owner: str, **options) -> Iterator[Engine]:
         helper = self.prepare([(database, owner)])[database]
@@ -221,26 +242,31 @@ class OwnerLogins:
             engine.dispose()
 
     def close(self) -> None:
+        self.drop(list(self.made))
+
+    def drop(self, helpers: list[str]) -> None:
+        """Drop these helpers now: all in one statement, else each on its own, locking any
+        that cannot go (code in the owner's database made it own something)."""
         import sqlalchemy as sa
 
-        if not self.made:
+        helpers = [helper for helper in helpers if helper in self.made]
+        if not helpers:
             return
-        names = ", ".join(quote(self.admin, helper) for helper in self.made)
+        names = ", ".join(quote(self.admin, helper) for helper in helpers)
         try:
-            # All at once (one round trip); if one cannot go, each on its own below.
             self.admin.execute(sa.text(f"DROP ROLE IF EXISTS {names}"))
-            self.made.clear()
+            for helper in helpers:
+                del self.made[helper]
             return
         except sa.exc.DBAPIError:
             pass
-        for helper, owner in list(self.made.items()):
-            quoted = quote(self.admin, helper)
+        for helper in helpers:
+            owner = self.made.pop(helper)
             try:
-                self.admin.execute(sa.text(f"DROP ROLE IF EXISTS {quoted}"))
+                self.admin.execute(sa.text(f"DROP ROLE IF EXISTS {quote(self.admin, helper)}"))
             except sa.exc.DBAPIError:
                 self.left_behind.append(helper)
                 self._lock(helper, owner)
-            del self.made[helper]
 
     def _lock(self, helper: str, owner: str) -> None:
         import sqlalchemy as sa
@@ -280,11 +306,11 @@ class OwnerLogins:
             self._verifier = scram_verifier(self.admin, self._password, "")
         return self._verifier
 
-    def _expiry(self) -> str:
+    def _expiry(self, session: Connection) -> str:
         import sqlalchemy as sa
 
         return str(
-            self.admin.execute(
+            session.execute(
                 sa.text(f"SELECT pg_catalog.now() + interval '{HELPER_LIFETIME}'")
             ).scalar_one()
         )

@@ -66,6 +66,34 @@ class ProgressRow:
         return f"{self.checked_lesson}.{self.checked_step} {self.verdict} {when}".strip()
 
 
+# The recorded row, for a reader that cannot go through `read_row` (class status reads it in
+# the same statement as the schema): its columns in order, and the query.
+COLUMNS = _COLUMNS
+SELECT_ROW = f"SELECT {', '.join(_COLUMNS)} FROM {PROGRESS_TABLE} WHERE id = 1"
+_WHOLE_NUMBERS = ("lesson", "step", "checked_lesson", "checked_step")
+
+
+def from_values(values: list[Any] | tuple[Any, ...]) -> ProgressRow | None:
+    """The row from its values in COLUMNS order (as read, or as text), or None when they are
+    not what migtutor writes (a table of that name made by someone else)."""
+    if len(values) != len(_COLUMNS):
+        return None
+    fields = dict(zip(_COLUMNS, values, strict=True))
+    try:
+        for name in _WHOLE_NUMBERS:
+            if fields[name] is not None:
+                fields[name] = int(fields[name])
+    except (TypeError, ValueError):
+        return None
+    if fields["lesson"] is None or fields["step"] is None:
+        return None
+    for name in ("verdict", "checked_at", "updated_at"):
+        if fields[name] is not None:
+            fields[name] = str(fields[name])
+    fields["updated_at"] = fields["updated_at"] or ""
+    return ProgressRow(**fields)
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 

@@ -373,11 +373,20 @@ SELECT json_build_object(
 _ON_DELETE = {"r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
 
+# The statement itself, for a caller that reads more in the same round trip (class status):
+# bind `schema` (NULL: the search path) and give the document to `from_postgres_catalog`.
+POSTGRES_CATALOG_QUERY = _POSTGRES_SCHEMA
+
+
 def _read_postgres(connection: Any, within: str | None) -> Schema:
     from sqlalchemy import text
 
-    dialect = connection.dialect
     found = connection.execute(text(_POSTGRES_SCHEMA), {"schema": within}).scalar_one()
+    return from_postgres_catalog(found, connection.dialect, within)
+
+
+def from_postgres_catalog(found: dict[str, Any], dialect: Any, within: str | None = None) -> Schema:
+    """The schema described by the catalog query's JSON document (`POSTGRES_CATALOG_QUERY`)."""
     result = Schema(dialect=dialect.name)
     for name, columns, constraints, indexes in found["tables"] or []:
         if _skipped(name):

@@ -64,7 +64,7 @@ def _prime(command: Any, ctx: Any) -> None:
 if RuntimeParam is not None:
 
     class _PlainParam(RuntimeParam):  # a frozen dataclass, like its base
-        """str, bool, int, Path and lists of them, as Typer's adapters would convert them.
+        """str, bool, int, float, Path and lists of them, as Typer's adapters would convert them.
 
         `None` (an option not given) never reaches `_coerce_value`: the base class returns it.
         """
@@ -89,9 +89,18 @@ if RuntimeParam is not None:
                     return value
                 if isinstance(value, str) and value.isascii() and value.isdigit():
                     return int(value)
+            elif annotation is float and type(value) is float and _within(value, info):
+                return value  # a default such as `class status --interval`'s
             elif annotation is Path and info.path_type is None and isinstance(value, (str, Path)):
                 # Typer's own checks (exists, file_okay, resolve_path ...) for a Path value.
                 return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
             # Anything else ("yes" for a bool from an environment variable ...): Typer's way.
             descriptor = resolve_type_descriptor(annotation, self.parameter_info)
             return build_runtime_param(descriptor)._coerce_value(value, param=param, ctx=ctx)
+
+    def _within(value: float, info: Any) -> bool:
+        """Inside the option's bounds, which Typer checks inclusively (a value outside, or nan,
+        gets Typer's own error)."""
+        low = info.min is None or value >= info.min
+        high = info.max is None or value <= info.max
+        return low and high

@@ -50,9 +50,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clean_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
     for name in _SETTINGS_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    # What migtutor caches (class status's reference states) stays out of the user's home.
+    monkeypatch.setenv("MIGTUTOR_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 @pytest.fixture(autouse=True)

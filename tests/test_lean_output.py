@@ -83,6 +83,13 @@ def test_an_integer_argument_is_still_checked(cli) -> None:
     assert "Invalid value" in result.output
 
 
+def test_a_bounded_number_option_is_still_checked(cli) -> None:
+    for value in ("0.5", "nan", "soon"):
+        result = cli("class", "status", "--interval", value)
+        assert result.exit_code == 2, (value, result.output)
+        assert "Invalid value for '--interval'" in result.output
+
+
 def test_lean_table_matches_riches_borderless_table() -> None:
     from migtutor.plain_console import print_table
 

@@ -346,10 +346,13 @@ def _watch(
             "--json or --csv. Run `class status` without --watch from a script instead."
         )
     console = Console(highlight=False)
-    with Live(console=console, auto_refresh=False, screen=False) as live:
+    with (
+        reading.StatusReader(database, prefix) as reader,  # its helpers serve every refresh
+        Live(console=console, auto_refresh=False, screen=False) as live,
+    ):
         try:
             while True:
-                result = reading.class_status(database, prefix)
+                result = reader.read()
                 rows = reading.sort_rows(result.students, sort.strip().lower())
                 if problems:
                     rows = [row for row in rows if row.needs_attention]
