@@ -122,3 +122,11 @@ def test_a_path_option_converts_without_pydantic(workspace: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_heads_reads_the_scripts_without_connecting(course_workspace_subprocess: Path) -> None:
+    """As `alembic heads`: the revision files only, so no database driver is even imported
+    (no connection, no read of the applied revisions' checksums)."""
+    loaded = imported(course_workspace_subprocess, "heads")
+    assert "alembic" in loaded
+    assert not loaded & {"sqlite3", "_sqlite3", "psycopg2"}, sorted(loaded)

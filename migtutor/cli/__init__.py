@@ -24,8 +24,9 @@ from migtutor import __version__, render
 from migtutor.cli import classes, instructor, lesson, migrations, views
 from migtutor.cli.context import State
 from migtutor.cli.group import MigtutorGroup
+from migtutor.typer_params import LeanTyper
 
-app = typer.Typer(
+app = LeanTyper(  # a typer.Typer that builds only the command that runs
     cls=MigtutorGroup,
     help="Learn database migrations with Alembic: guided lessons, checked at every step.",
     no_args_is_help=True,
