@@ -18,6 +18,7 @@ deletes it in the one that unapplies it, so the table and alembic_version never 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -73,7 +74,10 @@ class Drift:
         return f"{self.problem} {self.fix}"
 
 
+@functools.lru_cache(maxsize=64)
 def _functions(source: str) -> dict[str, ast.FunctionDef]:
+    """upgrade() and downgrade() of `source`, parsed once per text: `upgrade` reads each file
+    it applies for the empty-upgrade warning and again for its checksum. Read-only."""
     tree = ast.parse(source)
     return {
         node.name: node
@@ -121,7 +125,10 @@ def upgrade_is_empty(source: str) -> bool:
     )
 
 
+@functools.cache
 def _table() -> Any:
+    """The table, made once: SQLAlchemy then compiles each statement on it once per process
+    rather than once per revision applied."""
     import sqlalchemy as sa
 
     return sa.Table(
@@ -147,7 +154,8 @@ def record(connection: Any, revision: str, path: str) -> None:
         source = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return  # nothing to remember; the revision still ran
-    table.create(connection, checkfirst=True)
+    if not _exists(connection):
+        table.create(connection)
     connection.execute(table.delete().where(table.c.revision == revision))
     connection.execute(
         table.insert().values(
