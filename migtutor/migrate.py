@@ -24,8 +24,6 @@ from migtutor.alembic_config import build_config, find_ini
 from migtutor.alembic_shortcuts import sharing
 from migtutor.errors import Interrupted, MigtutorError, storage_problem
 from migtutor.failure_advice import advice
-from migtutor.locks import LockTimeout, lock_timeout
-from migtutor.settings import DatabaseSettings
 from migtutor.urls import describe
 
 if TYPE_CHECKING:
@@ -35,6 +33,7 @@ if TYPE_CHECKING:
 
     from migtutor.applied import Drift
     from migtutor.locks import LockWait
+    from migtutor.settings import DatabaseSettings
 
 MESSAGE_LIMIT = 500  # characters of a message kept in data and JSON: a first line, not a book
 TITLE_WIDTH = 72  # characters of a message shown in a line of output
@@ -382,6 +381,8 @@ class Migrator:
     def _move_locked(self, verb: str, target: str, **options: Any) -> Outcome:
         from alembic import command
 
+        from migtutor.locks import LockTimeout  # imported only by commands that move
+
         before = self.current_heads()
         steps: list[Step] = []
 
@@ -647,6 +648,8 @@ def _advisory_lock(migrator: Migrator, on_wait: Callable[[], None] | None) -> It
             migrator._lock_depth -= 1
         return
     from sqlalchemy import text
+
+    from migtutor.locks import lock_timeout
 
     timeout = lock_timeout()
     deadline = time.monotonic() + timeout
