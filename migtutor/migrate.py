@@ -304,16 +304,18 @@ class Migrator:
     # -- changing the database ---------------------------------------------------------------
 
     def upgrade(self, target: str = "head") -> Outcome:
-        self._refuse_backwards(target)
-        return self._move("upgrade", target)
+        with self.locked():  # the current revision read once, under the lock, serves both
+            current = self._refuse_backwards(target)
+            return self._move_locked("upgrade", target, before=current)
 
-    def _refuse_backwards(self, target: str) -> None:
-        """`upgrade` to a revision below the current one would silently do nothing: say so."""
+    def _refuse_backwards(self, target: str) -> list[str]:
+        """`upgrade` to a revision below the current one would silently do nothing: say so.
+        Returns the current revisions."""
         self._check_writable()
         self.script  # noqa: B018  (explain a broken revision chain before Alembic warns)
         current = self.current_heads()
         if not current or target in ("head", "heads") or target.startswith("+"):
-            return
+            return current
         try:
             with _scripts_loading(self):
                 wanted = {s.revision for s in self.script.get_revisions(target) if s is not None}
@@ -321,9 +323,9 @@ class Migrator:
                 for rev in current:
                     below.update(s.revision for s in self.script.walk_revisions("base", rev))
         except Exception:
-            return  # a relative or unknown target: Alembic judges it and explains
+            return current  # a relative or unknown target: Alembic judges it and explains
         if target != "base" and not wanted:
-            return
+            return current
         if wanted <= below - set(current):
             where = ", ".join(current)
             raise MigtutorError(
@@ -331,6 +333,7 @@ class Migrator:
                 f"forward, so nothing was changed. To go back to it, run "
                 f"`migtutor downgrade {target}`."
             )
+        return current
 
     def downgrade(self, target: str) -> Outcome:
         self._check_writable()
@@ -378,12 +381,15 @@ class Migrator:
         with self.locked():
             return self._move_locked(verb, target, **options)
 
-    def _move_locked(self, verb: str, target: str, **options: Any) -> Outcome:
+    def _move_locked(
+        self, verb: str, target: str, before: list[str] | None = None, **options: Any
+    ) -> Outcome:
+        """`before`: the current revisions, when just read under the lock."""
         from alembic import command
 
         from migtutor.locks import LockTimeout  # imported only by commands that move
 
-        before = self.current_heads()
+        before = self.current_heads() if before is None else before
         steps: list[Step] = []
 
         def record(*, ctx: Any, step: Any, heads: Any, **_: Any) -> None:
@@ -446,14 +452,16 @@ class Migrator:
         else:
             applied.forget(ctx.connection, step.up_revision_ids)
 
-    def empty_pending(self, target: str) -> list[Revision]:
-        """The revisions `upgrade target` would apply whose upgrade() does nothing."""
+    def empty_pending(self, target: str, current: list[str] | None = None) -> list[Revision]:
+        """The revisions `upgrade target` would apply whose upgrade() does nothing (`current`:
+        the current revisions, when already read)."""
         from migtutor.applied import upgrade_is_empty
 
         try:
             with _scripts_loading(self):
                 wanted = [s.revision for s in self.script.get_revisions(target) if s is not None]
-                pending = self._applied_ids(wanted) - self._applied_ids(self.current_heads())
+                current = self.current_heads() if current is None else current
+                pending = self._applied_ids(wanted) - self._applied_ids(current)
         except Exception:  # noqa: BLE001  (a relative target: Alembic resolves it while moving)
             return []
         found = []

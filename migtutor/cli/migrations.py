@@ -552,9 +552,11 @@ def _move(
             else:
                 sys.stdout.write(text)
             return
-        warnings = warn_about_applied(migrator)
-        if verb == "upgrade":
-            warnings += warn_about_empty(migrator, target)
+        # Read once for both warnings (unreadable: no warning, and the move says why).
+        current = _current_if_reachable(migrator, required=False)
+        warnings = [] if current is None else warn_about_applied(migrator, current)
+        if verb == "upgrade" and current is not None:
+            warnings += warn_about_empty(migrator, target, current)
         report = move(
             migrator,
             verb,
