@@ -147,14 +147,18 @@ def _exists(connection: Any) -> bool:
     return sa.inspect(connection).has_table(APPLIED_TABLE)
 
 
-def record(connection: Any, revision: str, path: str) -> None:
-    """Remember `revision` as its file at `path` is now (it has just been applied)."""
+def record(connection: Any, revision: str, path: str, exists: bool | None = None) -> bool | None:
+    """Remember `revision` as its file at `path` is now (it has just been applied).
+
+    `exists`: whether the table exists, when known (None: look). Returns what is known of that
+    afterwards, for the next revision of the same move: one look at the catalog per move.
+    """
     table = _table()
     try:
         source = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return  # nothing to remember; the revision still ran
-    if not _exists(connection):
+        return exists  # nothing to remember; the revision still ran
+    if not (_exists(connection) if exists is None else exists):
         table.create(connection)
     connection.execute(table.delete().where(table.c.revision == revision))
     connection.execute(
@@ -165,15 +169,20 @@ def record(connection: Any, revision: str, path: str) -> None:
             applied_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
     )
+    return True
 
 
-def forget(connection: Any, revisions: Iterable[str]) -> None:
-    """Drop the rows of revisions just unapplied."""
+def forget(connection: Any, revisions: Iterable[str], exists: bool | None = None) -> bool | None:
+    """Drop the rows of revisions just unapplied. `exists` and the result: as for `record`."""
     revisions = list(revisions)
-    if not revisions or not _exists(connection):
-        return
-    table = _table()
-    connection.execute(table.delete().where(table.c.revision.in_(revisions)))
+    if not revisions:
+        return exists
+    if exists is None:
+        exists = _exists(connection)
+    if exists:
+        table = _table()
+        connection.execute(table.delete().where(table.c.revision.in_(revisions)))
+    return exists
 
 
 def keep_only(connection: Any, applied: Iterable[str]) -> None:

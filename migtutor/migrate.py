@@ -122,6 +122,7 @@ class Migrator:
         self._connection: Connection | None = None
         self._script: ScriptDirectory | None = None
         self._lock_depth = 0
+        self._applied_table: bool | None = None  # migtutor_applied exists (None: not looked yet)
 
     # -- resources ---------------------------------------------------------------------------
 
@@ -390,6 +391,7 @@ class Migrator:
         from migtutor.locks import LockTimeout  # imported only by commands that move
 
         before = self.current_heads() if before is None else before
+        self._applied_table = None  # looked at once per move, by the first revision it runs
         steps: list[Step] = []
 
         def record(*, ctx: Any, step: Any, heads: Any, **_: Any) -> None:
@@ -448,9 +450,13 @@ class Migrator:
             applied.keep_only(ctx.connection, self._applied_ids(sorted(heads)))
         elif step.is_upgrade:
             if script is not None:
-                applied.record(ctx.connection, script.revision, script.path)
+                self._applied_table = applied.record(
+                    ctx.connection, script.revision, script.path, self._applied_table
+                )
         else:
-            applied.forget(ctx.connection, step.up_revision_ids)
+            self._applied_table = applied.forget(
+                ctx.connection, step.up_revision_ids, self._applied_table
+            )
 
     def empty_pending(self, target: str, current: list[str] | None = None) -> list[Revision]:
         """The revisions `upgrade target` would apply whose upgrade() does nothing (`current`:
