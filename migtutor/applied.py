@@ -18,6 +18,7 @@ deletes it in the one that unapplies it, so the table and alembic_version never 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -73,7 +74,10 @@ class Drift:
         return f"{self.problem} {self.fix}"
 
 
+@functools.lru_cache(maxsize=64)
 def _functions(source: str) -> dict[str, ast.FunctionDef]:
+    """upgrade() and downgrade() of `source`, parsed once per text: `upgrade` reads each file
+    it applies for the empty-upgrade warning and again for its checksum. Read-only."""
     tree = ast.parse(source)
     return {
         node.name: node
@@ -121,7 +125,10 @@ def upgrade_is_empty(source: str) -> bool:
     )
 
 
+@functools.cache
 def _table() -> Any:
+    """The table, made once: SQLAlchemy then compiles each statement on it once per process
+    rather than once per revision applied."""
     import sqlalchemy as sa
 
     return sa.Table(
@@ -140,14 +147,19 @@ def _exists(connection: Any) -> bool:
     return sa.inspect(connection).has_table(APPLIED_TABLE)
 
 
-def record(connection: Any, revision: str, path: str) -> None:
-    """Remember `revision` as its file at `path` is now (it has just been applied)."""
+def record(connection: Any, revision: str, path: str, exists: bool | None = None) -> bool | None:
+    """Remember `revision` as its file at `path` is now (it has just been applied).
+
+    `exists`: whether the table exists, when known (None: look). Returns what is known of that
+    afterwards, for the next revision of the same move: one look at the catalog per move.
+    """
     table = _table()
     try:
         source = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return  # nothing to remember; the revision still ran
-    table.create(connection, checkfirst=True)
+        return exists  # nothing to remember; the revision still ran
+    if not (_exists(connection) if exists is None else exists):
+        table.create(connection)
     connection.execute(table.delete().where(table.c.revision == revision))
     connection.execute(
         table.insert().values(
@@ -157,15 +169,20 @@ def record(connection: Any, revision: str, path: str) -> None:
             applied_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
     )
+    return True
 
 
-def forget(connection: Any, revisions: Iterable[str]) -> None:
-    """Drop the rows of revisions just unapplied."""
+def forget(connection: Any, revisions: Iterable[str], exists: bool | None = None) -> bool | None:
+    """Drop the rows of revisions just unapplied. `exists` and the result: as for `record`."""
     revisions = list(revisions)
-    if not revisions or not _exists(connection):
-        return
-    table = _table()
-    connection.execute(table.delete().where(table.c.revision.in_(revisions)))
+    if not revisions:
+        return exists
+    if exists is None:
+        exists = _exists(connection)
+    if exists:
+        table = _table()
+        connection.execute(table.delete().where(table.c.revision.in_(revisions)))
+    return exists
 
 
 def keep_only(connection: Any, applied: Iterable[str]) -> None:
@@ -199,7 +216,8 @@ def compare(rows: dict[str, Applied], revisions: Iterable[tuple[str, str, str]])
             now = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        if fingerprint(now) != row.checksum:
+        # The same text is the same code: only an edited file is parsed to be compared.
+        if now != row.source and fingerprint(now) != row.checksum:
             found.append(Drift(revision, title, upgrade_is_empty(row.source)))
     return found
 

@@ -10,7 +10,7 @@ silently looks like a hang, so:
   SQLite (its busy timeout), so every connection waits at most that long for one lock.
 - ``watch(connection, on_wait, advice, write=True)``: a context manager around work that may
   wait. On PostgreSQL a thread looks, from a second connection opened only when the work lasts
-  more than half a second, at `pg_blocking_pids()` of the connection's backend; after about
+  more than FIRST_LOOK seconds, at `pg_blocking_pids()` of the connection's backend; after about
   NOTE_AFTER seconds of waiting it calls `on_wait(LockWait)`, which names the sessions holding
   the lock (pid, user, application, since when, what they run). When the server's lock_timeout
   ends the statement, the error becomes a `LockTimeout` naming them. On SQLite (with `write`)
@@ -40,6 +40,9 @@ from migtutor.errors import MigtutorError
 
 DEFAULT_LOCK_TIMEOUT = 60.0
 NOTE_AFTER = 2.0  # seconds of waiting before saying who holds the lock
+# Seconds of work before the watching thread opens its connection and first looks: a whole
+# `upgrade head` of the course takes about half a second, and must not pay for a second login.
+FIRST_LOOK = 1.5
 WATCH_KEY = "migtutor.lock_watch"  # in connection.info: the watch the engine's events consult
 POSTGRES_ADVICE = (
     "That session must end its transaction (COMMIT or ROLLBACK in it, or close it); "
@@ -275,11 +278,14 @@ def reading(connection: Any) -> Iterator[None]:
 def _observe(engine: Any, pid: int, state: _Watch) -> None:
     """Look at what `pid` waits for until `state.stop` is set; report waits over NOTE_AFTER."""
     stop = state.stop
-    # Most work ends within half a second: it never needs the second connection.
-    if stop.wait(min(0.5, state.timeout / 2)):
+    started = time.monotonic()
+    # Most work ends before the first look: it never needs the second connection. (Within
+    # half the lock timeout, so that a lock wait that times out can still name its holders.)
+    if stop.wait(min(FIRST_LOOK, state.timeout / 2)):
         return
     blocked_since: float | None = None
     reported: frozenset[int] = frozenset()
+    first = True
     try:
         with engine.connect() as connection:
             while not stop.is_set():
@@ -289,12 +295,13 @@ def _observe(engine: Any, pid: int, state: _Watch) -> None:
                     blocked_since, reported = None, frozenset()
                 else:
                     state.seen = wait
-                    blocked_since = blocked_since or now
+                    # Blocked at the first look: perhaps since the start, unseen until now.
+                    blocked_since = blocked_since or (started if first else now)
                     pids = frozenset(b.pid for b in wait.blockers)
-                    # ~0.5 s passed before the first look: 1.5 s more make about NOTE_AFTER.
-                    if pids != reported and now - blocked_since >= NOTE_AFTER - 0.5:
+                    if pids != reported and now - blocked_since >= NOTE_AFTER:
                         reported = pids
                         state._report(wait)
+                first = False
                 stop.wait(0.25)
     except Exception:  # a courtesy only: the server's lock_timeout still bounds the wait
         return

@@ -24,8 +24,6 @@ from migtutor.alembic_config import build_config, find_ini
 from migtutor.alembic_shortcuts import sharing
 from migtutor.errors import Interrupted, MigtutorError, storage_problem
 from migtutor.failure_advice import advice
-from migtutor.locks import LockTimeout, lock_timeout
-from migtutor.settings import DatabaseSettings
 from migtutor.urls import describe
 
 if TYPE_CHECKING:
@@ -35,6 +33,7 @@ if TYPE_CHECKING:
 
     from migtutor.applied import Drift
     from migtutor.locks import LockWait
+    from migtutor.settings import DatabaseSettings
 
 MESSAGE_LIMIT = 500  # characters of a message kept in data and JSON: a first line, not a book
 TITLE_WIDTH = 72  # characters of a message shown in a line of output
@@ -129,6 +128,7 @@ class Migrator:
         self._connection: Connection | None = None
         self._script: ScriptDirectory | None = None
         self._lock_depth = 0
+        self._applied_table: bool | None = None  # migtutor_applied exists (None: not looked yet)
 
     # -- resources ---------------------------------------------------------------------------
 
@@ -311,16 +311,18 @@ class Migrator:
     # -- changing the database ---------------------------------------------------------------
 
     def upgrade(self, target: str = "head") -> Outcome:
-        self._refuse_backwards(target)
-        return self._move("upgrade", target)
+        with self.locked():  # the current revision read once, under the lock, serves both
+            current = self._refuse_backwards(target)
+            return self._move_locked("upgrade", target, before=current)
 
-    def _refuse_backwards(self, target: str) -> None:
-        """`upgrade` to a revision below the current one would silently do nothing: say so."""
+    def _refuse_backwards(self, target: str) -> list[str]:
+        """`upgrade` to a revision below the current one would silently do nothing: say so.
+        Returns the current revisions."""
         self._check_writable()
         self.script  # noqa: B018  (explain a broken revision chain before Alembic warns)
         current = self.current_heads()
         if not current or target in ("head", "heads") or target.startswith("+"):
-            return
+            return current
         try:
             with _scripts_loading(self):
                 wanted = {s.revision for s in self.script.get_revisions(target) if s is not None}
@@ -328,9 +330,9 @@ class Migrator:
                 for rev in current:
                     below.update(s.revision for s in self.script.walk_revisions("base", rev))
         except Exception:
-            return  # a relative or unknown target: Alembic judges it and explains
+            return current  # a relative or unknown target: Alembic judges it and explains
         if target != "base" and not wanted:
-            return
+            return current
         if wanted <= below - set(current):
             where = ", ".join(current)
             raise MigtutorError(
@@ -338,6 +340,7 @@ class Migrator:
                 f"forward, so nothing was changed. To go back to it, run "
                 f"`migtutor downgrade {target}`."
             )
+        return current
 
     def downgrade(self, target: str) -> Outcome:
         self._check_writable()
@@ -388,10 +391,16 @@ class Migrator:
         with self.locked():
             return self._move_locked(verb, target, **options)
 
-    def _move_locked(self, verb: str, target: str, **options: Any) -> Outcome:
+    def _move_locked(
+        self, verb: str, target: str, before: list[str] | None = None, **options: Any
+    ) -> Outcome:
+        """`before`: the current revisions, when just read under the lock."""
         from alembic import command
 
-        before = self.current_heads()
+        from migtutor.locks import LockTimeout  # imported only by commands that move
+
+        before = self.current_heads() if before is None else before
+        self._applied_table = None  # looked at once per move, by the first revision it runs
         steps: list[Step] = []
 
         def record(*, ctx: Any, step: Any, heads: Any, **_: Any) -> None:
@@ -450,18 +459,24 @@ class Migrator:
             applied.keep_only(ctx.connection, self._applied_ids(sorted(heads)))
         elif step.is_upgrade:
             if script is not None:
-                applied.record(ctx.connection, script.revision, script.path)
+                self._applied_table = applied.record(
+                    ctx.connection, script.revision, script.path, self._applied_table
+                )
         else:
-            applied.forget(ctx.connection, step.up_revision_ids)
+            self._applied_table = applied.forget(
+                ctx.connection, step.up_revision_ids, self._applied_table
+            )
 
-    def empty_pending(self, target: str) -> list[Revision]:
-        """The revisions `upgrade target` would apply whose upgrade() does nothing."""
+    def empty_pending(self, target: str, current: list[str] | None = None) -> list[Revision]:
+        """The revisions `upgrade target` would apply whose upgrade() does nothing (`current`:
+        the current revisions, when already read)."""
         from migtutor.applied import upgrade_is_empty
 
         try:
             with _scripts_loading(self):
                 wanted = [s.revision for s in self.script.get_revisions(target) if s is not None]
-                pending = self._applied_ids(wanted) - self._applied_ids(self.current_heads())
+                current = self.current_heads() if current is None else current
+                pending = self._applied_ids(wanted) - self._applied_ids(current)
         except Exception:  # noqa: BLE001  (a relative target: Alembic resolves it while moving)
             return []
         found = []
@@ -656,6 +671,8 @@ def _advisory_lock(migrator: Migrator, on_wait: Callable[[], None] | None) -> It
             migrator._lock_depth -= 1
         return
     from sqlalchemy import text
+
+    from migtutor.locks import lock_timeout
 
     timeout = lock_timeout()
     deadline = time.monotonic() + timeout

@@ -219,6 +219,8 @@ def _guard(
     migrator: Migrator, verb: str, target: str, before: Schema, events: MoveEvents
 ) -> list[Loss]:
     """The data the move would destroy, accepted by the person (or refused)."""
+    if not before.holding_rows():
+        return []  # no row anywhere: nothing to lose, no rehearsal to load
     from migtutor.safety import preview_loss
 
     losses = preview_loss(migrator, verb, target, before)

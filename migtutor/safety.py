@@ -141,14 +141,10 @@ def preview_loss(
 
     `current` is the schema now, with row counts; it is read here when not given.
     """
-    from migtutor.schema import VERSION_TABLE, snapshot
+    from migtutor.schema import snapshot
 
     current = current or snapshot(migrator.connection)
-    counted = {
-        name: table.column_names
-        for name, table in current.tables.items()
-        if name != VERSION_TABLE and table.row_count  # an empty table has nothing to lose
-    }
+    counted = current.holding_rows()  # an empty table has nothing to lose
     if not counted:
         return []
     rehearsal = rehearse(migrator, verb, target, counted=counted)

@@ -127,6 +127,15 @@ class Schema:
     def table_names(self) -> list[str]:
         return sorted(self.tables)
 
+    def holding_rows(self) -> dict[str, list[str]]:
+        """The tables that hold rows (alembic_version aside), with their columns: the data a
+        move could destroy. Read from a snapshot taken with row counts."""
+        return {
+            name: table.column_names
+            for name, table in self.tables.items()
+            if name != VERSION_TABLE and table.row_count
+        }
+
     def to_json(self) -> dict[str, Any]:
         return {
             "dialect": self.dialect,

@@ -79,6 +79,16 @@ def test_init_lays_out_a_workspace_and_never_overwrites_the_learners_files(
     assert "# edited" not in (target / "alembic.ini").read_text()
 
 
+def test_heads_reads_the_revision_files_only(cli, course_workspace: Path) -> None:
+    """As `alembic heads`: an unreachable database neither fails nor slows it."""
+    unreachable = "postgresql+psycopg2://postgres:pw@127.0.0.1:1/nowhere"
+    result = cli("-w", str(course_workspace), "-d", unreachable, "heads")
+    assert result.exit_code == 0, result.output
+    assert "l7_phone (head)" in result.stdout
+    assert result.stderr == ""
+    assert cli("-w", str(course_workspace), "-d", unreachable, "current").exit_code == 1
+
+
 def test_revision_chain_and_reading_commands(cli, workspace: Path, database_url: str) -> None:
     ws = ["-w", str(workspace), "-d", database_url]
     first = cli(*ws, "--json", "revision", "-m", "create posts table", "--rev-id", "aaa111")

@@ -30,7 +30,8 @@ except SystemExit as exc:
     code = exc.code or 0
 else:
     code = 0
-names = sorted({name.split(".")[0] for name in sys.modules})
+names = sorted({name.split(".")[0] for name in sys.modules}
+               | {name for name in sys.modules if name.startswith("migtutor.")})
 print("\\n@@modules " + json.dumps({"exit": code, "modules": names}))
 """
 
@@ -46,7 +47,8 @@ if importlib.util.find_spec("migtutor.cli.lesson") is not None:  # the lesson en
 
 
 def imported(workspace: Path, *args: str) -> set[str]:
-    """Top-level modules imported by `migtutor ARGS` run in `workspace`; fails on an error."""
+    """Top-level modules imported by `migtutor ARGS` run in `workspace`, and migtutor's own
+    modules by their full names; fails on an error."""
     result = subprocess.run(
         [sys.executable, "-c", RUN_CLI, *args],
         cwd=workspace,
@@ -123,3 +125,21 @@ def test_a_path_option_converts_without_pydantic(workspace: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_heads_reads_the_scripts_without_connecting(course_workspace_subprocess: Path) -> None:
+    """As `alembic heads`: the revision files only, so no database driver is even imported
+    (no connection, no read of the applied revisions' checksums)."""
+    loaded = imported(course_workspace_subprocess, "heads")
+    assert "alembic" in loaded
+    assert not loaded & {"sqlite3", "_sqlite3", "psycopg2"}, sorted(loaded)
+    assert not loaded & {"migtutor.database", "migtutor.applied", "migtutor.locks"}
+
+
+@lean_typer
+def test_a_move_with_no_row_at_stake_loads_no_rehearsal(course_workspace_subprocess: Path) -> None:
+    """`upgrade head` on an empty database shows the schema changes (it reads the schema) but
+    loads neither the data-loss rehearsal (no table holds a row) nor Rich nor Pydantic."""
+    loaded = imported(course_workspace_subprocess, "upgrade", "head")
+    assert {"migtutor.schema", "migtutor.applied"} <= loaded
+    assert not loaded & {"migtutor.safety", "rich", "pydantic"}, sorted(loaded)

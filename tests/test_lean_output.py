@@ -1,6 +1,7 @@
-"""The lean paths of issue 7 behave like the libraries they stand in for.
+"""The lean paths behave like the libraries they stand in for.
 
-`plain_console` prints markup lines as Rich would; `typer_params` converts options as Typer would.
+`plain_console` prints markup lines as Rich would; `typer_params` converts options as Typer would,
+and the app run as a program (building only the command that runs) answers as Typer's whole app.
 """
 
 from __future__ import annotations
@@ -102,3 +103,86 @@ def test_lean_table_matches_riches_borderless_table() -> None:
     print_table(Console(file=rich_buffer, highlight=False, soft_wrap=True), columns, rows)
     print_table(LeanConsole(lean_buffer, False, lambda: None), columns, rows)
     assert lean_buffer.getvalue() == rich_buffer.getvalue()
+
+
+lean_typer = pytest.mark.skipif(
+    __import__("os").environ.get("MIGTUTOR_PLAIN_TYPER") == "1",
+    reason="MIGTUTOR_PLAIN_TYPER=1: the app builds every command, as Typer does",
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["heads"],
+        ["-w", "{ws}", "--json", "history"],
+        ["--workspace={ws}", "config"],
+        ["config", "--help"],
+        ["upgrade", "--help"],
+        ["hedas"],
+        ["--help"],
+        [],
+        ["-d"],
+        ["--", "heads"],
+        ["lesson", "list"],
+        ["-w", "{ws}", "lesson", "show", "2"],
+        ["class", "--help"],
+    ],
+    ids=" ".join,
+)
+def test_building_only_the_invoked_command_changes_nothing(
+    args: list[str], workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """`app(...)` prints, and exits with, what Typer's whole app does; the app is unchanged."""
+    import typer
+
+    from migtutor.cli import app
+
+    monkeypatch.chdir(workspace)
+    args = [a.replace("{ws}", str(workspace)) for a in args]
+    before = (list(app.registered_commands), list(app.registered_groups))
+
+    def run(call) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exit_info:
+            call(args=args, prog_name="migtutor")
+        out = capsys.readouterr()
+        return exit_info.value.code or 0, out.out, out.err
+
+    full = run(lambda **kw: typer.Typer.__call__(app, **kw))
+    assert run(app) == full
+    assert (app.registered_commands, app.registered_groups) == before
+
+
+@lean_typer
+@pytest.mark.parametrize(
+    ("args", "built"),
+    [
+        (["config"], ["show_config"]),
+        (["-w", ".", "--json", "heads"], ["heads"]),
+        (["-d", "upgrade", "downgrade", "--help"], ["downgrade"]),  # a value, then the command
+        (["hedas"], None),  # no such command: all, so Typer suggests `heads`
+        (["--help"], None),
+    ],
+)
+def test_only_the_invoked_command_is_built(
+    args: list[str], built: list[str] | None, workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import typer.main
+
+    from migtutor.cli import app
+
+    names: list[str] = []
+    original = typer.main.get_command_from_info
+
+    def counting(command_info, **options):
+        names.append(command_info.callback.__name__)
+        return original(command_info, **options)
+
+    monkeypatch.setattr(typer.main, "get_command_from_info", counting)
+    monkeypatch.chdir(workspace)
+    with pytest.raises(SystemExit):
+        app(args=args, prog_name="migtutor")
+    if built is None:
+        assert len(names) > 20
+    else:
+        assert names == built

@@ -15,6 +15,8 @@ core below the command line; none imports this one, so the package has no import
 
 from __future__ import annotations
 
+import atexit
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -24,8 +26,9 @@ from migtutor import __version__, render
 from migtutor.cli import classes, instructor, lesson, migrations, views
 from migtutor.cli.context import State
 from migtutor.cli.group import MigtutorGroup
+from migtutor.typer_params import LeanTyper
 
-app = typer.Typer(
+app = LeanTyper(  # a typer.Typer that builds only the command that runs
     cls=MigtutorGroup,
     help="Learn database migrations with Alembic: guided lessons, checked at every step.",
     no_args_is_help=True,
@@ -84,5 +87,12 @@ def main(
 
 for family in (migrations, views, lesson, instructor, classes):
     family.register(app)
+
+# The interpreter's shutdown walks every object SQLAlchemy and Alembic made, looking for cycles
+# to collect: about 60 ms of CPU after a database command's work is done, longer than the
+# work itself. Freezing them first (atexit handlers run before that walk) keeps the shutdown
+# otherwise whole: files and streams are flushed and closed, exit handlers run; only garbage
+# in reference cycles is left to the operating system, like the rest of the process's memory.
+atexit.register(gc.freeze)
 
 __all__ = ["State", "app"]

@@ -73,11 +73,13 @@ def warn_about_applied(migrator: Migrator, current: list[str] | None = None) -> 
     return [found.message for found in drift]
 
 
-def warn_about_empty(migrator: Migrator, target: str) -> list[str]:
+def warn_about_empty(
+    migrator: Migrator, target: str, current: list[str] | None = None
+) -> list[str]:
     """On stderr, before `upgrade`: each revision it would apply whose upgrade() does nothing.
-    Returns the warnings."""
+    Returns the warnings. `current`: the current revisions, when already read."""
     warnings = []
-    for revision in migrator.empty_pending(target):
+    for revision in migrator.empty_pending(target, current):
         warnings.append(
             f"Revision {revision.revision} ({revision.title}) has an empty upgrade(): applying "
             "it changes nothing but still records it as applied, so `upgrade` will not run it "

@@ -149,9 +149,10 @@ def heads(
 ) -> None:
     """Show the newest revision(s) in the scripts: what `upgrade head` goes to."""
     st = state(ctx)
+    # The scripts only, as `alembic heads`: no connection (`current` and the moves warn
+    # about applied revisions edited since).
     with st.migrator() as migrator:
         revs = [migrator.get(rev) for rev in migrator.head_ids()]
-        warn_about_applied(migrator)
     if st.json:
         render.emit_json(
             [
@@ -554,9 +555,11 @@ def _move(
             else:
                 sys.stdout.write(text)
             return
-        warnings = warn_about_applied(migrator)
-        if verb == "upgrade":
-            warnings += warn_about_empty(migrator, target)
+        # Read once for both warnings (unreadable: no warning, and the move says why).
+        current = _current_if_reachable(migrator, required=False)
+        warnings = [] if current is None else warn_about_applied(migrator, current)
+        if verb == "upgrade" and current is not None:
+            warnings += warn_about_empty(migrator, target, current)
         report = move(
             migrator,
             verb,
