@@ -63,15 +63,20 @@ class Setup:
         return self.action()
 
 
-def prepare(setup: dict[str, Any], workspace: Path, database: DatabaseSettings) -> Setup:
-    """The scenario of a step's setup on this workspace, or a MigtutorError saying why not yet."""
+def prepare(
+    setup: dict[str, Any], workspace: Path, database: DatabaseSettings, rev_id: str | None = None
+) -> Setup:
+    """The scenario of a step's setup on this workspace, or a MigtutorError saying why not yet.
+
+    `rev_id` fixes the id of the revision the scenario writes (Alembic makes a random one
+    otherwise), so a narrated run prints the same ids every time."""
     from migtutor.migrate import Migrator
 
     with Migrator(workspace, database) as migrator:
         head = _sound_head(migrator)
     scenario = setup["scenario"]
     build = _SCENARIOS[scenario]
-    changes, action = build(setup, workspace, database, head)
+    changes, action = build(setup, workspace, database, head, rev_id)
     return Setup(scenario, changes, action)
 
 
@@ -122,7 +127,11 @@ Built = tuple[list[str], Callable[[], list[str]]]
 
 
 def _applied_empty(
-    setup: dict[str, Any], workspace: Path, database: DatabaseSettings, head: Revision
+    setup: dict[str, Any],
+    workspace: Path,
+    database: DatabaseSettings,
+    head: Revision,
+    rev_id: str | None,
 ) -> Built:
     message = setup["message"]
     changes = [
@@ -136,7 +145,7 @@ def _applied_empty(
         from migtutor.migrate import Migrator
 
         with Migrator(workspace, database) as migrator:
-            made = migrator.revision(message)
+            made = migrator.revision(message, rev_id=rev_id)
             migrator.upgrade("head")
         path = Path(made.path)
         _write_functions(path, setup["upgrade"], setup["downgrade"])
@@ -150,7 +159,11 @@ def _applied_empty(
 
 
 def _edited_after_applied(
-    setup: dict[str, Any], workspace: Path, database: DatabaseSettings, head: Revision
+    setup: dict[str, Any],
+    workspace: Path,
+    database: DatabaseSettings,
+    head: Revision,
+    rev_id: str | None,
 ) -> Built:
     path = Path(head.path)
     text = path.read_text(encoding="utf-8")
@@ -188,7 +201,11 @@ def _edited_after_applied(
 
 
 def _deleted_file(
-    setup: dict[str, Any], workspace: Path, database: DatabaseSettings, head: Revision
+    setup: dict[str, Any],
+    workspace: Path,
+    database: DatabaseSettings,
+    head: Revision,
+    rev_id: str | None,
 ) -> Built:
     path = Path(head.path)
     keep = _originals_folder(workspace)
@@ -209,7 +226,11 @@ def _deleted_file(
 
 
 def _two_heads(
-    setup: dict[str, Any], workspace: Path, database: DatabaseSettings, head: Revision
+    setup: dict[str, Any],
+    workspace: Path,
+    database: DatabaseSettings,
+    head: Revision,
+    rev_id: str | None,
 ) -> Built:
     message = setup["message"]
     parent = head.down_revisions[0] if head.down_revisions else "base"
@@ -223,7 +244,7 @@ def _two_heads(
         from migtutor.migrate import Migrator
 
         with Migrator(workspace, database) as migrator:
-            made = migrator.revision(message, head=parent, splice=True)
+            made = migrator.revision(message, rev_id=rev_id, head=parent, splice=True)
         path = Path(made.path)
         _write_functions(path, setup["upgrade"], setup["downgrade"])
         return [
@@ -236,7 +257,11 @@ def _two_heads(
 
 
 def _untracked_tables(
-    setup: dict[str, Any], workspace: Path, database: DatabaseSettings, head: Revision
+    setup: dict[str, Any],
+    workspace: Path,
+    database: DatabaseSettings,
+    head: Revision,
+    rev_id: str | None,
 ) -> Built:
     message = setup["message"]
     changes = [
@@ -250,7 +275,7 @@ def _untracked_tables(
         from migtutor.migrate import Migrator
 
         with Migrator(workspace, database) as migrator:
-            made = migrator.revision(message)
+            made = migrator.revision(message, rev_id=rev_id)
         path = Path(made.path)
         _write_functions(path, setup["upgrade"], setup["downgrade"])
         with Migrator(workspace, database) as migrator:  # reads the file as it is now
@@ -265,7 +290,9 @@ def _untracked_tables(
     return changes, run
 
 
-_SCENARIOS: dict[str, Callable[[dict[str, Any], Path, DatabaseSettings, Revision], Built]] = {
+_SCENARIOS: dict[
+    str, Callable[[dict[str, Any], Path, DatabaseSettings, Revision, str | None], Built]
+] = {
     "applied_empty": _applied_empty,
     "edited_after_applied": _edited_after_applied,
     "deleted_file": _deleted_file,

@@ -46,17 +46,36 @@ def test_demo_runs_the_course_on_sqlite_and_prints_the_same_every_time(tmp_path:
     first = run_demo("demo", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     out = first.stdout
-    for number in range(1, 8):
-        assert f"Lesson {number} of 7" in out
+    for number in range(1, 9):
+        assert f"Lesson {number} of 8" in out
     for command in ('$ migtutor revision -m "create posts table"', "$ migtutor upgrade head",
                     "$ migtutor revision --autogenerate", "$ migtutor downgrade base"):  # fmt: skip
         assert command in out
-    assert "Database is now at <base>" in out and "Demo finished at l7_phone" in out
+    assert "Database is now at <base>" in out
+    assert "Demo finished at l8_s6 (head: the course is finished" in out
     # What the goals promise: relative moves, the guard on rows, what autogenerate misses.
     assert "$ migtutor downgrade -1" in out and "$ migtutor upgrade +1" in out
     guard = out.split("The data-loss guard: this downgrade destroys data:")[1]
     assert "users.phone_number: 2 non-null values will be lost" in guard.splitlines()[1]
     assert "compare_server_default" in out and "CHECK" in out
+    # The recovery lesson comes last: nothing moves relatively through its merge point.
+    recovery = out.split("Lesson 8 of 8")[1]
+    assert "Relative moves" in out.split("Lesson 8 of 8")[0]
+    for way_out in ("$ migtutor lesson setup", "$ migtutor redo l8_s1", "$ migtutor stamp head",
+                    "mv .migtutor/originals/2/l8_s1_add_summary_to_posts.py"):  # fmt: skip
+        assert way_out in recovery
+    two_heads = recovery.split("Step 4: two heads")[1].split("Step 5")[0]
+    heads = two_heads.split("$ migtutor heads")[1].split("$ migtutor upgrade head")[0]
+    assert "l7_phone -> l8_s1 (head)" in heads and "l7_phone -> l8_s4 (head)" in heads
+    merge = two_heads.split('$ migtutor merge heads -m "merge heads"')[1]
+    assert "It fails: Multiple head revisions" in two_heads.split("$ migtutor merge")[0]
+    assert "upgrade l7_phone -> l8_s4, add views to posts" in merge
+    assert "upgrade l8_s1, l8_s4 -> l8_s4_merge, merge heads" in merge
+    # The practice revisions are undone by a new one: the schema is the course's again.
+    final_schema = out.split("$ migtutor schema")[-1]
+    assert "phone_number" in final_schema and "published" in final_schema
+    assert "teaser" not in final_schema and "views" not in final_schema
+    assert "tags" not in final_schema
     assert "Run time:" in out
     assert "tmp" not in without_run_time(out)  # no temporary paths in what it prints
     assert list(tmp_path.iterdir()) == []  # nothing left behind
@@ -72,8 +91,9 @@ def test_demo_runs_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
     assert result.returncode == 0, result.stderr
     # Piped at 80 columns nothing is cut: a long default wraps inside its cell.
     assert "\u2026" not in result.stdout and "nextval('posts_id_seq'" in result.stdout
-    assert "Lesson 7 of 7" in result.stdout and "Demo finished at l7_phone" in result.stdout
-    assert current_revision(postgres_url) == ["l7_phone"]
+    assert "Lesson 8 of 8" in result.stdout and "Demo finished at l8_s6" in result.stdout
+    assert "upgrade l8_s1, l8_s4 -> l8_s4_merge, merge heads" in result.stdout
+    assert current_revision(postgres_url) == ["l8_s6"]
 
     again = run_demo("-d", postgres_url, "demo", cwd=tmp_path)
     assert again.returncode == 1
@@ -90,7 +110,7 @@ def test_demo_to_a_lesson_in_a_given_workspace(cli, tmp_path: Path, monkeypatch)
         "-w", str(workspace), "demo", "--to", "lesson:3", "--pause", "step", "--delay", "2"
     )
     assert result.exit_code == 0, result.output
-    assert "Lesson 2 of 7" in result.stdout and "Lesson 3 of 7" not in result.stdout
+    assert "Lesson 2 of 8" in result.stdout and "Lesson 3 of 8" not in result.stdout
     assert "Demo finished at l2_content (start of lesson 3)" in result.stdout
     versions = sorted(p.name[:10] for p in (workspace / "migrations" / "versions").glob("*.py"))
     assert versions == ["l1_posts_c", "l2_content"]

@@ -111,8 +111,8 @@ def test_installed_lesson_list_shows_the_course(installed, elsewhere):
 def test_installed_demo_runs_the_whole_course(installed, elsewhere):
     result = run([str(installed), "demo", "--no-pause"], cwd=elsewhere)
     assert result.returncode == 0, result.stderr
-    assert "Lesson 7 of 7" in result.stdout
-    assert "Demo finished at l7_phone" in result.stdout
+    assert "Lesson 8 of 8" in result.stdout and "$ migtutor merge heads" in result.stdout
+    assert "Demo finished at l8_s6" in result.stdout
     assert list(elsewhere.iterdir()) == []
 
 

@@ -301,7 +301,11 @@ def demo(
         where = str(workspace) if given else "a temporary directory (removed at the end)"
         render.line(f"Workspace: {where}")
         render.line(f"Database:  {_demo_database(database, given is not None)}")
+        finished = target.label
         for event in demos.run_demo(workspace, database, target):
+            if event.kind == "finished":
+                finished = event.text
+                continue
             if event.kind == "pause":
                 if pacing == "step" or (pacing == "lesson" and event.text == "lesson"):
                     pacing = _wait_for_enter(event.text, pacing)
@@ -310,7 +314,7 @@ def demo(
             if interactive and delay:
                 time.sleep(delay)
     render.line("")
-    render.markup(f"[green]Demo finished[/] at {render.escape(target.label)}.")
+    render.markup(f"[green]Demo finished[/] at {render.escape(finished)}.")
     render.line(f"Run time: {time.perf_counter() - started:.1f} s (the only line that varies)")
 
 
@@ -353,11 +357,11 @@ def show_demo_event(event: Any) -> None:
     kind = event.kind
     if kind == "lesson":
         render.line("")
-        plan = event.data
-        if plan is None:
-            heading = f"Finale: {event.text}"
+        number = event.extra.get("number")
+        if number is None:  # a part that goes over the whole chain
+            heading = f"Review: {event.text}"
         else:
-            heading = f"Lesson {plan.number} of {event.extra['total']}: {event.text}"
+            heading = f"Lesson {number} of {event.extra['total']}: {event.text}"
         render.markup(f"[bold reverse] {render.escape(heading)} [/]")
     elif kind == "say":
         if event.extra.get("markdown"):
@@ -373,6 +377,11 @@ def show_demo_event(event: Any) -> None:
                 f"[dim]  (the demo adds --rev-id {event.extra['rev_id']} so its ids are the "
                 "same on every run)[/]"
             )
+    elif kind == "list":
+        for item in event.data:
+            render.line(f"  - {item}")
+    elif kind == "warning":
+        render.markup(f"[bold yellow]Warning:[/] {render.escape(event.text)}")
     elif kind == "code":
         render.code(event.text, "")
     elif kind == "outcome":
