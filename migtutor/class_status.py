@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from migtutor.classroom import Server, check_prefix, enterable, in_parallel
-from migtutor.course import course_tables, reference_ids
+from migtutor.course import course_tables, lessons_at, reference_ids
 from migtutor.errors import MigtutorError
 from migtutor.pg_sessions import OwnerLogins, server_message
 from migtutor.progress_table import COLUMNS, PROGRESS_TABLE, SELECT_ROW, ProgressRow, from_values
@@ -358,7 +358,7 @@ def judge(status: StudentStatus, schema: Schema, references: dict[str | None, Sc
         status.detail = "several heads recorded"
         nearest = _nearest(schema, references)
     elif not status.current or recorded in reference_ids():
-        status.lesson = lesson_of(recorded)
+        status.lesson = _lesson_at(recorded, status.progress)
         changes = _differences(references[recorded], schema, references)
         if not changes:
             status.state = "reference"
@@ -371,7 +371,7 @@ def judge(status: StudentStatus, schema: Schema, references: dict[str | None, Sc
         status.state = "own revisions"
         nearest = _nearest(schema, references)
         if not _differences(references[nearest], schema, references):
-            status.lesson = lesson_of(nearest)
+            status.lesson = _lesson_at(nearest, status.progress)
             status.detail = f"schema matches the start of lesson {status.lesson}"
             return
     changes = _differences(references[nearest], schema, references)
@@ -379,6 +379,15 @@ def judge(status: StudentStatus, schema: Schema, references: dict[str | None, Sc
     status.detail = f"nearest reference: start of lesson {lesson_of(nearest)}: " + "; ".join(
         changes
     )
+
+
+def _lesson_at(revision: str | None, progress: ProgressRow | None) -> int | None:
+    """The lesson a reference state is the start of. Where several start there, the schema
+    cannot tell them apart: the one the student's progress names, else the first."""
+    starting = lessons_at(revision)
+    if progress is not None and progress.lesson in starting:
+        return progress.lesson
+    return starting[0] if starting else None
 
 
 def _nearest(schema: Schema, references: dict[str | None, Schema]) -> str | None:

@@ -395,23 +395,31 @@ def downgrade() -> None:
 '''
 
 
-def test_a_lesson_added_as_data_needs_no_code(cli, tmp_path, monkeypatch, database_url):
-    """A lesson file and a reference revision in a copy of the course: the lesson commands,
-    reset to its start and to the end, the seed and the check work with it unchanged."""
+def add_a_lesson(tmp_path: Path, monkeypatch) -> tuple[Path, int]:
+    """A copy of the course with NEW_LESSON after the last lesson, made the course in use.
+    The last lesson may add no revision of its own: the new one starts at the last reference
+    revision all the same. Returns the copy and the new lesson's number."""
     from migtutor.course import reference_ids
 
     course = tmp_path / "course"
     shutil.copytree(REPO / "lessons", course / "lessons")
     shutil.copytree(REPO / "migrations", course / "migrations")
     shutil.copy(REPO / "alembic.ini", course / "alembic.ini")
-    ids = reference_ids()
-    # After the last lesson, which may add no revision of its own: the new lesson starts at the
-    # last reference revision all the same.
     number = len(load_lessons()) + 1
     (course / "lessons" / f"{number:02d}-bio.toml").write_text(NEW_LESSON, encoding="utf-8")
-    revision = NEW_REVISION.format(down=ids[-1])
+    revision = NEW_REVISION.format(down=reference_ids()[-1])
     (course / "migrations" / "versions" / "lx_bio_add_bio_column.py").write_text(revision)
     monkeypatch.setenv("MIGTUTOR_COURSE_DIR", str(course))
+    return course, number
+
+
+def test_a_lesson_added_as_data_needs_no_code(cli, tmp_path, monkeypatch, database_url):
+    """A lesson file and a reference revision in a copy of the course: the lesson commands,
+    reset to its start and to the end, the seed and the check work with it unchanged."""
+    from migtutor.course import reference_ids
+
+    ids = reference_ids()
+    course, number = add_a_lesson(tmp_path, monkeypatch)
 
     assert cli("lesson", "lint").exit_code == 0
     work = tmp_path / "ws"
@@ -445,6 +453,73 @@ def test_a_lesson_added_as_data_needs_no_code(cli, tmp_path, monkeypatch, databa
         users = connection.execute(sa.text("SELECT count(*), count(bio) FROM users")).one()
     engine.dispose()
     assert tuple(users) == (3, 0)  # the seed fits the new state: users seeded, bio left empty
+
+
+def test_a_lesson_added_as_data_runs_in_the_demo(cli, tmp_path, monkeypatch):
+    """The demo builds the added lesson's revision like the others, and still runs the lessons
+    that practise on the chain last, on top of it."""
+    _, number = add_a_lesson(tmp_path, monkeypatch)
+    shown = cli("-w", str(tmp_path / "show"), "demo")
+    assert shown.exit_code == 0, shown.output
+    out = shown.stdout
+    added = out.split(f"Lesson {number} of {number}: A bio for every user")[1]
+    assert '$ migtutor revision -m "add bio column"' in added and "--rev-id lx_bio" in added
+    assert "upgrade l7_phone -> lx_bio, add bio column" in added
+    # The recovery lesson comes after it, so its revisions follow lx_bio.
+    recovery = added.split(f"Lesson {number - 1} of {number}")[1]
+    assert "upgrade lx_bio -> l8_s1, add summary to posts" in recovery
+    assert "upgrade l8_s1, l8_s4 -> l8_s4_merge, merge heads" in recovery
+    assert "practice revisions of lesson 8 after lx_bio" in out
+    versions = tmp_path / "show" / "migrations" / "versions"
+    assert (versions / "lx_bio_add_bio_column.py").exists()
+
+
+@pytest.mark.postgres
+def test_a_lesson_added_as_data_shows_in_class_status(cli, tmp_path, monkeypatch, postgres_server):
+    """`class status` places a student at the start of the added lesson, and one past it as
+    finished: the reference states come from the course's files."""
+    import uuid
+
+    from test_class import drop_everything_named, read_credentials
+
+    _, number = add_a_lesson(tmp_path, monkeypatch)
+    prefix = f"mtx_{uuid.uuid4().hex[:8]}"
+    roster = tmp_path / "roster.txt"
+    roster.write_text("ann\nben\n")
+    credentials = tmp_path / "credentials.txt"
+    server = ("-d", postgres_server)
+    try:
+        created = cli(*server, "class", "create", str(roster), "--prefix", prefix,
+                      "--credentials", str(credentials))  # fmt: skip
+        assert created.exit_code == 0, created.output
+        urls = read_credentials(credentials)
+        reset = cli(*server, "class", "reset", "--prefix", prefix, "--to", f"lesson:{number}",
+                    "--yes")  # fmt: skip
+        assert reset.exit_code == 0, reset.output
+        # Ann is on the added lesson (the lesson before it adds no revision, so only her
+        # progress tells the two apart); Ben has done it, as his own database user.
+        ann = ("-w", str(tmp_path / "ann"), "-d", urls["ann"])
+        assert cli("init", str(tmp_path / "ann")).exit_code == 0
+        assert cli(*ann, "lesson", "goto", str(number)).exit_code == 0
+        ben = ("-w", str(tmp_path / "ben"), "-d", urls["ben"])
+        assert cli("init", str(tmp_path / "ben")).exit_code == 0
+        assert cli(*ben, "reset", "--to", "head", "--yes").exit_code == 0
+
+        status = cli(*server, "--json", "class", "status", "--prefix", prefix)
+        assert status.exit_code == 0, status.output
+        rows = {row["student"]: row for row in status.json()}
+        assert (rows["ann"]["state"], rows["ann"]["lesson"]) == ("reference", number)
+        assert rows["ann"]["current"] == ["l7_phone"]
+        assert (rows["ben"]["state"], rows["ben"]["lesson"]) == ("reference", number + 1)
+        assert rows["ben"]["current"] == ["lx_bio"] and "users" in rows["ben"]["tables"]
+        table = cli(*server, "class", "status", "--prefix", prefix)
+        ben_line = next(line for line in table.stdout.splitlines() if "ben" in line)
+        assert "done" in ben_line
+
+        dropped = cli(*server, "class", "drop", str(roster), "--prefix", prefix, "--yes")
+        assert dropped.exit_code == 0, dropped.output
+    finally:
+        drop_everything_named(postgres_server, prefix + "_")
 
 
 @pytest.mark.parametrize(
