@@ -1,14 +1,17 @@
 """`migtutor demo`: the whole course, end to end, as a learner would do it.
 
-For each lesson the demo narrates the goal, shows the command, runs it in a workspace (a
-temporary one unless `-w DIR`), writes the reference revision's `upgrade()`/`downgrade()` into
-the new file as a learner would, applies it, and shows the revision chain and the schema after
-it. It finishes with `downgrade base` and `upgrade` back to the target.
+For each lesson that adds a revision the demo narrates the goal, shows the command, runs it in
+a workspace (a temporary one unless `-w DIR`), writes the reference revision's
+`upgrade()`/`downgrade()` into the new file as a learner would, applies it, and shows the
+revision chain and the schema after it. Then it reviews the whole chain: `downgrade base` and
+`upgrade` back to the target, the relative moves and the data-loss guard on sample rows. The
+lessons that practise on the chain (no revision of their own) come last, in demo_recovery.py:
+the merge point one of them makes could not be passed by the relative moves.
 
-`run_demo` is a generator of `Event`s: it does the work one step at a time and the CLI renders
-each event (and may pause between them). Nothing printed depends on the time or on random ids:
-revisions get the reference ids through `--rev-id`, and temporary paths are never shown; the
-CLI adds one clearly labelled run time at the end.
+`run_demo` is a generator of `Event`s (demo_events.py): it does the work one step at a time and
+the CLI renders each event (and may pause between them). Nothing printed depends on the time or
+on random ids: revisions get fixed ids through `--rev-id`, and temporary paths are never shown;
+the CLI adds one clearly labelled run time at the end.
 """
 
 from __future__ import annotations
