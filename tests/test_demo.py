@@ -121,6 +121,24 @@ def test_demo_to_a_lesson_in_a_given_workspace(cli, tmp_path: Path, monkeypatch)
     assert refused.exit_code == 1 and "not empty" in refused.stderr
 
 
+def test_every_setup_a_lesson_can_declare_has_a_way_out_in_the_demo() -> None:
+    from migtutor import demo_recovery
+    from migtutor.lessons import SCENARIOS
+
+    assert set(demo_recovery._WAYS_OUT) == set(SCENARIOS) == set(demo_recovery._SITUATIONS)
+
+
+def test_demo_to_the_start_of_the_recovery_lesson_leaves_it_out(cli, tmp_path: Path) -> None:
+    workspace = tmp_path / "show"
+    result = cli("-w", str(workspace), "demo", "--to", "lesson:8")
+    assert result.exit_code == 0, result.output
+    assert "Lesson 7 of 8" in result.stdout and "Lesson 8 of 8" not in result.stdout
+    assert "Demo finished at l7_phone (start of lesson 8)." in result.stdout
+    versions = sorted(p.name[:3] for p in (workspace / "migrations" / "versions").glob("*.py"))
+    assert versions == [f"l{n}_" for n in range(1, 8)]
+    assert current_revision(f"sqlite:///{workspace / 'migtutor.db'}") == ["l7_phone"]
+
+
 def run_on_a_terminal(args: list[str], cwd: Path, keys: list[bytes]) -> tuple[int, str]:
     """Run migtutor on a pseudo-terminal; each key is sent once the output has grown past a
     prompt. Returns the exit code and everything the terminal showed."""
