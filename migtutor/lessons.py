@@ -181,7 +181,8 @@ def load_lesson(path: Path) -> Lesson:
 
 _STEP_KEYS = {"text", "command", "code", "check", "hint", "mistakes", "solution", "setup"}
 # The scenarios a step's setup may name (migtutor/scenarios.py does them, demo_recovery.py gets
-# out of them) and the keys each takes besides `scenario`; every key is a string except `replace`, a table of old -> new text.
+# out of them) and the keys each takes besides `scenario`; every key is a string except
+# `replace`, a table of old -> new text.
 SCENARIOS: dict[str, set[str]] = {
     "applied_empty": {"message", "upgrade", "downgrade"},
     "edited_after_applied": {"replace"},
