@@ -18,9 +18,10 @@ if TYPE_CHECKING:
 class Event:
     """One thing to show: `kind` says how, the other fields carry the data."""
 
-    # lesson | say | command | code | outcome | chain | schema | changes | losses | failure |
-    # warning | list | finished (text: where the database is at the end) | pause (text:
-    # "step" or "lesson", the end of which it marks; the end of a lesson ends a step too)
+    # lesson | step (a heading inside a lesson) | say | command | code | outcome | chain |
+    # schema | changes | losses | failure | warning | list | finished (text: where the
+    # database is at the end) | pause (text: "step" or "lesson", the end of which it marks;
+    # the end of a lesson ends a step too)
     kind: str
     text: str = ""
     data: Any = None

@@ -70,7 +70,7 @@ def _set_up(
     from migtutor.scenarios import prepare
 
     setup = prepare(step.setup, workspace, database, rev_id=rev_id)
-    yield Event("say", f"Step {step.number}: {_SITUATIONS[setup.scenario]}.")
+    yield Event("step", f"Step {step.number}: {_SITUATIONS[setup.scenario]}.")
     yield Event("command", "migtutor lesson setup")
     yield Event("say", "It breaks the chain on purpose:")
     yield Event("list", data=setup.run())

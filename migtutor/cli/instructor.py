@@ -377,6 +377,9 @@ def show_demo_event(event: Any) -> None:
                 f"[dim]  (the demo adds --rev-id {event.extra['rev_id']} so its ids are the "
                 "same on every run)[/]"
             )
+    elif kind == "step":
+        render.line("")
+        render.markup(f"[bold]{render.escape(event.text)}[/]")
     elif kind == "list":
         for item in event.data:
             render.line(f"  - {item}")
