@@ -146,8 +146,27 @@ def lesson_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.toml") if p.name != COURSE_FILE)
 
 
+# Parsed lessons by (path, mtime_ns, size): `lesson watch` re-reads the course on every change,
+# and a process that runs many commands (a test session, a shell) reads the same files again.
+_parsed: dict[tuple[Path, int, int], Lesson] = {}
+
+
 def load_lesson(path: Path) -> Lesson:
-    """One lesson file, validated: errors say which file and which key is wrong."""
+    """One lesson file, validated: errors say which file and which key is wrong. A file read
+    before and unchanged since (same modification time and size) is not parsed again."""
+    try:
+        info = path.stat()
+    except OSError:
+        return _parse_lesson(path)  # says what is wrong with it
+    key = (path, info.st_mtime_ns, info.st_size)
+    if key not in _parsed:
+        if len(_parsed) > 256:
+            _parsed.clear()
+        _parsed[key] = _parse_lesson(path)
+    return _parsed[key]
+
+
+def _parse_lesson(path: Path) -> Lesson:
     name = path.name
     match = _FILE_NAME.match(name)
     if not match:

@@ -553,3 +553,18 @@ def test_course_dir_without_a_course_is_a_clear_error(cli, tmp_path, monkeypatch
     result = cli("-w", str(tmp_path), "-d", f"sqlite:///{tmp_path / 'x.db'}", "reset", "--yes")
     assert result.exit_code == 1
     assert "MIGTUTOR_COURSE_DIR names" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_lesson_file_edited_is_read_again_in_the_same_process(tmp_path: Path) -> None:
+    """Parsed lessons are kept while their file is unchanged; an edit (watch mode, an author
+    at work) is seen by the next read."""
+    from migtutor.lessons import load_lesson
+
+    path = tmp_path / "01-posts.toml"
+    shutil.copy(REPO / "lessons" / "01-posts.toml", path)
+    first = load_lesson(path)
+    assert load_lesson(path) is first  # unchanged: not parsed again
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(first.title, "Edited title", 1), encoding="utf-8"
+    )
+    assert load_lesson(path).title == "Edited title"

@@ -75,7 +75,7 @@ def test_upgrade_stops_after_the_timeout_naming_the_holder(
 ) -> None:
     base = ("-w", str(course_workspace), "-d", database_url)
     assert cli(*base, "upgrade", "l3_users").exit_code == 0
-    monkeypatch.setenv("MIGTUTOR_LOCK_TIMEOUT", "2")
+    monkeypatch.setenv("MIGTUTOR_LOCK_TIMEOUT", "1")
     with holding(database_url) as holder:
         result = cli(*base, "upgrade", "head")
         assert result.exit_code == 1
@@ -84,7 +84,7 @@ def test_upgrade_stops_after_the_timeout_naming_the_holder(
             assert f"application {APPLICATION}" in result.stderr
             assert "SELECT count(*) FROM posts" in result.stderr
             assert "COMMIT or ROLLBACK" in result.stderr
-        assert "waited 2 s for it and stopped: nothing was changed" in result.stderr
+        assert "waited 1 s for it and stopped: nothing was changed" in result.stderr
         assert "MIGTUTOR_LOCK_TIMEOUT" in result.stderr
         assert "Is the server running" not in result.stderr
         assert "Traceback" not in result.output
@@ -101,7 +101,7 @@ def test_reset_stops_after_the_timeout_naming_the_holder(
 ) -> None:
     base = ("-w", str(course_workspace), "-d", database_url)
     assert cli(*base, "upgrade", "l3_users").exit_code == 0
-    monkeypatch.setenv("MIGTUTOR_LOCK_TIMEOUT", "2")
+    monkeypatch.setenv("MIGTUTOR_LOCK_TIMEOUT", "1")
     with holding(database_url) as holder:
         result = cli(*base, "reset", "--yes", "--keep-scripts")
         assert result.exit_code == 1
@@ -188,7 +188,7 @@ def test_sqlite_commit_waiting_for_a_reader_is_bounded_too(
     path = course_workspace / "read.db"
     base = ("-w", str(course_workspace), "-d", f"sqlite:///{path}")
     assert cli(*base, "upgrade", "l3_users").exit_code == 0
-    monkeypatch.setenv("MIGTUTOR_LOCK_TIMEOUT", "2")
+    monkeypatch.setenv("MIGTUTOR_LOCK_TIMEOUT", "1")
     reader = sqlite3.connect(path, isolation_level=None)
     try:
         reader.execute("BEGIN")
@@ -198,7 +198,7 @@ def test_sqlite_commit_waiting_for_a_reader_is_bounded_too(
         assert "Another migtutor or program has this database open in a transaction" in (
             result.stderr
         )
-        assert "waited 2 s for it and stopped: nothing was changed" in result.stderr
+        assert "waited 1 s for it and stopped: nothing was changed" in result.stderr
         assert "Traceback" not in result.output
         reader.execute("COMMIT")
     finally:
