@@ -206,10 +206,15 @@ def run_demo(workspace: Path, database: DatabaseSettings, target: Target) -> Ite
     with migrator() as m:
         where = ", ".join(m.current_heads())
     numbers = " and ".join(str(lesson.number) for lesson in recoveries)
+    state = (
+        "head: the course is finished"
+        if target.lesson > total
+        else f"the start of lesson {target.lesson}"
+    )
     yield Event(
         "finished",
-        f"{where} (head: the course is finished, with the practice revisions of lesson "
-        f"{numbers} after {target.revision})",
+        f"{where} ({state}, with the practice revisions of lesson {numbers} after "
+        f"{target.revision})",
     )
 
 

@@ -473,6 +473,16 @@ def test_a_lesson_added_as_data_runs_in_the_demo(cli, tmp_path, monkeypatch):
     versions = tmp_path / "show" / "migrations" / "versions"
     assert (versions / "lx_bio_add_bio_column.py").exists()
 
+    # To the start of the added lesson: the lessons before it, the one without a revision too.
+    before = cli("-w", str(tmp_path / "before"), "demo", "--to", f"lesson:{number}")
+    assert before.exit_code == 0, before.output
+    assert f"Lesson {number - 1} of {number}" in before.stdout
+    assert f"Lesson {number} of {number}" not in before.stdout
+    assert (
+        f"Demo finished at l8_s6 (the start of lesson {number}, with the practice revisions of "
+        "lesson 8 after l7_phone)." in before.stdout
+    )
+
 
 @pytest.mark.postgres
 def test_a_lesson_added_as_data_shows_in_class_status(cli, tmp_path, monkeypatch, postgres_server):
