@@ -37,10 +37,21 @@ def pytest_configure(config: pytest.Config) -> None:
     import tempfile
 
     worker = hasattr(config, "workerinput")  # pytest-xdist passes the controller's choice on
+    if not worker:
+        _compile_migtutor()
     if config.option.basetemp or worker or not (_MEMORY.is_dir() and os.access(_MEMORY, os.W_OK)):
         return
     config.option.basetemp = tempfile.mkdtemp(prefix="migtutor-tests-", dir=_MEMORY)
     config._migtutor_memory_basetemp = config.option.basetemp  # type: ignore[attr-defined]
+
+
+def _compile_migtutor() -> None:
+    """Bytecode for migtutor's modules, as an installed package has from its install: the
+    tests start the `migtutor` command hundreds of times, and where PYTHONDONTWRITEBYTECODE is
+    set an editable checkout would otherwise compile every module in every one of them."""
+    import compileall
+
+    compileall.compile_dir(REPO / "migtutor", quiet=2, workers=1)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
