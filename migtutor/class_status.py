@@ -51,6 +51,7 @@ from migtutor.schema import (
 if TYPE_CHECKING:
     from migtutor.settings import DatabaseSettings
 
+READ_LIMIT = 5.0  # seconds a student's row may take to read (MIGTUTOR_LOCK_TIMEOUT may lower it)
 STATES = ("reference", "own revisions", "changed by hand", "missing", "unreachable")
 PROBLEMS = ("changed by hand", "missing", "unreachable")
 SORT_KEYS = ("student", "lesson", "state", "progress", "checked")
@@ -280,7 +281,9 @@ _VERSIONS = (
     "COLUMNS version_num text PATH 'version_num') x) END"
 )
 _PROGRESS = (
-    f"CASE WHEN pg_catalog.to_regclass('{PROGRESS_TABLE}') IS NOT NULL "
+    "CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_class c "
+    f"WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('{PROGRESS_TABLE}') "
+    "AND c.relkind IN ('r', 'p')) "
     f"THEN (SELECT pg_catalog.json_build_array({', '.join('x.' + c for c in COLUMNS)}) "
     "FROM XMLTABLE('/table/row' PASSING "
     f"pg_catalog.query_to_xml('{SELECT_ROW}', false, false, '') "
@@ -302,9 +305,16 @@ class _Reader:
         self.dialect = dialect
         self.references = references
         self.errors = Error
-        # A student's open transaction holding a lock on her tables makes the row unreachable
-        # after the usual wait instead of holding up the whole dashboard.
-        self.settings = {"lock_timeout": str(max(1, round(lock_timeout() * 1000)))}
+        # Her tables may run her code while they are read (a row-level security policy, a
+        # table that is not what its name says): it runs read-only, and a read that takes
+        # longer than READ_LIMIT, slow code or a lock her open transaction holds, makes her row
+        # unreachable instead of holding up the whole dashboard.
+        limit = max(1, round(min(lock_timeout(), READ_LIMIT) * 1000))
+        self.settings = {
+            "lock_timeout": str(limit),
+            "statement_timeout": str(limit + 1000),  # a lock wait ends first, and says so
+            "default_transaction_read_only": "on",
+        }
         self.statements = {
             name: str(sa.text(sql).compile(dialect=dialect))
             for name, sql in (("status", _STATUS_QUERY), ("schema", POSTGRES_CATALOG_QUERY))

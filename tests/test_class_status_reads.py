@@ -155,6 +155,56 @@ def test_what_a_student_does_to_her_own_tables_stays_in_her_row(
     assert rows["alice"]["state"] == "reference"
 
 
+def test_code_a_student_plants_in_her_tables_cannot_stall_or_write_during_the_read(
+    cli,
+    postgres_server: str,
+    prefix: str,
+    pair: dict[str, str],
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MIGTUTOR_LOCK_TIMEOUT", "1")  # the read's limit, at most READ_LIMIT
+    # A view named migtutor_progress that would sleep: not a table, so it is never read (read,
+    # it would be cut off and the row unreachable); the view is one more thing changed by hand.
+    run_as(pair["bob"], "CREATE VIEW migtutor_progress AS SELECT 1 AS id FROM pg_sleep(60)")
+    rows = status(cli, postgres_server, prefix)
+    assert rows["bob"]["state"] == "changed by hand" and rows["bob"]["progress"] is None
+    run_as(pair["bob"], "DROP VIEW migtutor_progress")
+
+    # A row-level security policy on her alembic_version that sleeps runs during the read:
+    # the read is cut off, her row says why, and Alice's is read as usual.
+    run_as(
+        pair["bob"],
+        "ALTER TABLE alembic_version ENABLE ROW LEVEL SECURITY",
+        "ALTER TABLE alembic_version FORCE ROW LEVEL SECURITY",
+        "CREATE POLICY slow ON alembic_version USING ((SELECT true FROM pg_sleep(60)))",
+    )
+    rows = status(cli, postgres_server, prefix)
+    assert rows["bob"]["state"] == "unreachable", rows["bob"]
+    assert "statement timeout" in rows["bob"]["detail"]
+    assert rows["alice"]["state"] == "reference"
+
+    # A policy that writes fails: what the read runs, runs read-only.
+    run_as(
+        pair["bob"],
+        "DROP POLICY slow ON alembic_version",
+        "CREATE TABLE seen (at timestamptz)",
+        "CREATE FUNCTION note() RETURNS boolean LANGUAGE sql AS "
+        "'INSERT INTO seen VALUES (now()) RETURNING true'",
+        "CREATE POLICY noting ON alembic_version USING (note())",
+    )
+    rows = status(cli, postgres_server, prefix)
+    assert rows["bob"]["state"] == "unreachable", rows["bob"]
+    assert "read-only" in rows["bob"]["detail"]
+    url = make_url(pair["bob"])
+    with psycopg2.connect(host=url.host, port=url.port, user=url.username,
+                          password=url.password, dbname=url.database) as bob:  # fmt: skip
+        with bob.cursor() as cursor:
+            cursor.execute("ALTER TABLE alembic_version NO FORCE ROW LEVEL SECURITY")
+            cursor.execute("SELECT count(*) FROM seen")
+            assert cursor.fetchone()[0] == 0
+
+
 def test_work_in_batches_starts_before_the_last_batch_is_prepared_and_stops_at_an_error() -> None:
     import threading
 
