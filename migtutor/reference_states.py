@@ -85,7 +85,7 @@ def _build(server: Server) -> Documents:
     if can_create:
         try:
             with server.connection.engine.connect() as connection:
-                return _run(connection, script, scratch, create=True)
+                return _run(connection, script, scratch)
         except sa.exc.DBAPIError as exc:
             raise MigtutorError(
                 f"Could not build the course's reference schemas: {exc.orig}"
@@ -93,10 +93,14 @@ def _build(server: Server) -> Documents:
     quoted = server.q(scratch)
     server.run(f"CREATE DATABASE {quoted} TEMPLATE template0", "create a scratch database")
     try:
+        server.run(f"REVOKE CONNECT ON DATABASE {quoted} FROM PUBLIC", "close the scratch database")
         engine = admin_engine(server.url.set(database=scratch))
         try:
             with engine.connect() as connection:
-                return _run(connection, script, "public", create=False)
+                # A schema of its own, not `public`: on PostgreSQL 14 and older anyone who
+                # reached the database before the REVOKE could have put objects in `public`
+                # that would shadow pg_catalog's for the administrator.
+                return _run(connection, script, scratch)
         finally:
             engine.dispose()
     except sa.exc.DBAPIError as exc:
@@ -105,7 +109,7 @@ def _build(server: Server) -> Documents:
         server.run(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)", "drop the scratch database")
 
 
-def _run(connection: Any, script: str, scratch: str, *, create: bool) -> Documents:
+def _run(connection: Any, script: str, scratch: str) -> Documents:
     """Run the reference SQL revision by revision in `scratch`, reading each state; roll back.
 
     The search path is the scratch schema alone, so the catalog query (given no schema) reads
@@ -117,8 +121,7 @@ def _run(connection: Any, script: str, scratch: str, *, create: bool) -> Documen
     connection = connection.execution_options(isolation_level="READ COMMITTED")
     transaction = connection.begin()
     try:
-        if create:
-            connection.exec_driver_sql(f"CREATE SCHEMA {scratch}")
+        connection.exec_driver_sql(f"CREATE SCHEMA {scratch}")
         connection.exec_driver_sql(f"SET LOCAL search_path = {scratch}, pg_catalog")
         query = text(POSTGRES_CATALOG_QUERY)
         for index, chunk in enumerate(script.split("-- Running upgrade")):
