@@ -139,6 +139,9 @@ def _run(connection: Any, script: str, scratch: str) -> Documents:
 # -- the cache -------------------------------------------------------------------------------------
 
 
+BUILT_BY = ("reference_states.py", "reset.py", "alembic_config.py")
+
+
 def cache_dir() -> Path:
     """MIGTUTOR_CACHE_DIR, else `$XDG_CACHE_HOME/migtutor`, else ~/.cache/migtutor (a
     relative path in either variable is not used)."""
@@ -169,6 +172,11 @@ def cache_key(server: Server) -> str:
     add("sqlalchemy", sqlalchemy.__version__.encode())
     add("alembic", _alembic_version_file())
     add("alembic.ini", reference_ini().read_bytes())
+    # migtutor's own code that builds the states: a new release that builds them otherwise
+    # must not read an old one's.
+    package = Path(__file__).resolve().parent
+    for module in BUILT_BY:
+        add(module, (package / module).read_bytes())
     migrations = course_root() / "migrations"
     for path in sorted(migrations.rglob("*.py")):
         if "__pycache__" not in path.parts:

@@ -51,7 +51,12 @@ def pair(cli, postgres_server: str, prefix: str, tmp_path: Path) -> dict[str, st
 
 
 def test_the_reference_states_are_cached_privately_and_a_doubtful_cache_is_ignored(
-    cli, postgres_server: str, prefix: str, pair: dict[str, str], cache: Path
+    cli,
+    postgres_server: str,
+    prefix: str,
+    pair: dict[str, str],
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rows = status(cli, postgres_server, prefix)
     assert [rows[s]["state"] for s in ("alice", "bob")] == ["reference", "reference"]
@@ -85,6 +90,15 @@ def test_the_reference_states_are_cached_privately_and_a_doubtful_cache_is_ignor
         assert rows["alice"]["state"] == "reference", (why, rows["alice"])
         assert json.loads(path.read_text()) == good, why  # built again and written anew
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, why
+
+    # migtutor's code that builds the states is part of the key: other code, another cache.
+    from migtutor import reference_states
+
+    built_by = reference_states.BUILT_BY
+    monkeypatch.setattr(reference_states, "BUILT_BY", built_by[:-1])
+    assert status(cli, postgres_server, prefix)["alice"]["state"] == "reference"
+    assert len(list(cache.glob("reference-states-*.json"))) == 2  # built anew, for that code
+    monkeypatch.setattr(reference_states, "BUILT_BY", built_by)
 
     # With the cache warm, a whole `class status` process does not import Alembic (nor, with
     # its default options, Pydantic).
