@@ -54,6 +54,10 @@ def test_setup_says_what_it_will_change_and_changes_nothing_unasked(
     assert "Nothing was changed" in refused.stderr and "--yes" in refused.stderr
     assert "Traceback" not in refused.output
     assert versions(workspace) == files and snapshot(url) == data
+    # With --json the plan is shown too, on stderr, and stdout keeps to JSON (here: nothing).
+    refused = run("--json", "lesson", "setup", expect=1)
+    assert refused.stdout == "" and "Nothing was changed" in refused.stderr
+    assert 'write a new revision "add summary to posts" after l7_phone' in refused.stderr
 
     done = run("--json", "lesson", "setup", "--yes").json()
     assert (done["lesson"], done["step"], done["scenario"]) == (8, 1, "applied_empty")

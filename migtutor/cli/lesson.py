@@ -270,13 +270,15 @@ def setup(
             "workspace as it is. `migtutor lesson show` says what to do."
         )
     plan = prepare(step.setup, workspace, st.database)
-    if not st.json:
-        render.markup(
-            f"[bold]Setup of lesson {lesson.number}, step {step.number}[/] ({plan.scenario}). "
-            "It will:"
-        )
-        for change in plan.changes:
-            render.line(f"  - {change}")
+    # With --json the plan goes to stderr: stdout holds only the JSON, and the question is
+    # never asked about changes nobody was shown.
+    shown = render.console(stderr=st.json)
+    shown.print(
+        f"[bold]Setup of lesson {lesson.number}, step {step.number}[/] ({plan.scenario}). "
+        "It will:"
+    )
+    for change in plan.changes:
+        shown.print(f"  - {render.escape(change)}")
     confirm_or_refuse(
         "Change your workspace and database like this?",
         yes,
