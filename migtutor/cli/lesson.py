@@ -274,8 +274,7 @@ def setup(
     # never asked about changes nobody was shown.
     shown = render.console(stderr=st.json)
     shown.print(
-        f"[bold]Setup of lesson {lesson.number}, step {step.number}[/] ({plan.scenario}). "
-        "It will:"
+        f"[bold]Setup of lesson {lesson.number}, step {step.number}[/] ({plan.scenario}). It will:"
     )
     for change in plan.changes:
         shown.print(f"  - {render.escape(change)}")
