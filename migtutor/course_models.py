@@ -144,6 +144,22 @@ def follow(workspace: Path, lesson: int) -> ModelsOutcome | None:
     return ModelsOutcome(path, lesson, "same" if not found else "kept", found)
 
 
+def learners_own_changes(workspace: Path, lesson: int) -> list[str] | None:
+    """What `put_course_models` would replace of the learner's own: None when app/models.py is
+    missing, already the course's, or a file the course wrote; else how it differs."""
+    path = workspace / MODELS
+    if not path.is_file():
+        return None
+    wanted = course_text(lesson)
+    try:
+        mine = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ["yours cannot be read as text"]
+    if mine == wanted or written_by_the_course(mine):
+        return None
+    return differences(mine, wanted) or ["the same models, written otherwise"]
+
+
 def put_course_models(workspace: Path, lesson: int) -> ModelsOutcome:
     """Write the course's models at the start of `lesson`, moving a file of the learner's own
     into `.migtutor/backup/models-N.py` first (an unchanged course file is simply replaced)."""

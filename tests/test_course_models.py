@@ -92,7 +92,10 @@ def test_a_learners_models_are_kept_with_what_differs(cli, workspace: Path, tmp_
     reset = cli(*ws, "--json", "reset", "--to", "lesson:5", "--yes").json()
     assert reset["models"]["action"] == "kept" and models_of(workspace) == mine
 
-    put = cli(*ws, "lesson", "models", "5")
+    refused = cli(*ws, "lesson", "models", "5")  # no terminal to ask on, no --yes
+    assert refused.exit_code == 1 and "Nothing was changed" in refused.stderr
+    assert "User.nickname: yours has it" in refused.output and models_of(workspace) == mine
+    put = cli(*ws, "lesson", "models", "5", "--yes")
     assert put.exit_code == 0, put.output
     assert models_of(workspace) == course_models(5)
     backups = list((workspace / ".migtutor" / "backup").glob("models-*.py"))

@@ -554,16 +554,31 @@ def models(
             autocompletion=complete_lessons,
         ),
     ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Replace a file you changed without asking.")
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Put the course's models at the start of lesson N into app/models.py; a file you changed
-    is kept in .migtutor/backup/ first."""
+    is kept in .migtutor/backup/ first, and replaced only once you say so."""
     from migtutor import render, render_lessons
-    from migtutor.course_models import put_course_models
+    from migtutor.course_models import learners_own_changes, put_course_models
 
     lessons, progress = _course(ctx)
     lesson = _pick(lessons, number or progress.lesson)
-    outcome = put_course_models(_require_workspace(ctx), lesson.number)
+    workspace = _require_workspace(ctx)
+    own = learners_own_changes(workspace, lesson.number)
+    if own:
+        shown = render.console(stderr=_state(ctx).json)  # stdout keeps to the JSON
+        shown.print("app/models.py holds changes of your own; the course's file differs:")
+        for difference in own:
+            shown.print(f"  - {render.escape(difference)}")
+        confirm_or_refuse(
+            "Replace it with the course's (yours is kept in .migtutor/backup/)?",
+            yes,
+            "app/models.py holds changes of your own.",
+        )
+    outcome = put_course_models(workspace, lesson.number)
     if _state(ctx).json:
         render.emit_json(outcome.to_json())
     elif outcome.action == "same":
