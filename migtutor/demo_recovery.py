@@ -6,9 +6,10 @@ would and gets out the way migtutor's advice says. The ways out are Alembic's, o
 scenario, whatever the lesson; a step without a setup that writes a revision (`code` and the
 check's `revision_message`) or applies the chain (`migtutor upgrade head`) is done as written.
 
-Every revision the demo makes gets a fixed id, the lesson and step numbers (`l8_s4`; a merge
-`l8_s4_merge`), so the output is the same on every run. A merge point can only be passed by
-absolute targets (`downgrade -1` from it is ambiguous), so the demo runs these lessons last.
+Every revision the demo makes gets a fixed id, the lesson and step numbers (`l<N>_s<S>`; a
+merge `l<N>_s<S>_merge`), so the output is the same on every run. A merge point can only be
+passed by absolute targets (`downgrade -1` from it is ambiguous), so the demo runs these
+lessons last.
 """
 
 from __future__ import annotations

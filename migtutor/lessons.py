@@ -26,7 +26,7 @@ Lessons are data: one TOML file per lesson, `lessons/NN-slug.toml` of the course
 
     [steps.setup]                                    # optional: `migtutor lesson setup` puts the
     scenario = "applied_empty"                       # workspace in a broken state to get out of;
-    message = "add summary to posts"                 # scenarios and their keys: SCENARIOS below,
+    message = "add a practice column"                # scenarios and their keys: SCENARIOS below,
                                                      # what they do: migtutor/scenarios.py
 
 Unknown keys, wrong types and malformed check values are errors naming the file and the key.
@@ -307,7 +307,7 @@ def _validate_setup(name: str, where: str, setup: Any) -> None:
             ):
                 raise LessonFileError(
                     f"{name}: {where}.replace: required, a table of text to find -> its "
-                    'replacement (e.g. { summary = "teaser" }).'
+                    'replacement (e.g. { old_name = "new_name" }).'
                 )
         elif not isinstance(value, str) or not value.strip():
             raise LessonFileError(f"{name}: {where}.{key}: required, a non-empty string.")
