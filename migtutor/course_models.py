@@ -124,6 +124,23 @@ def _in_a_course_workspace(workspace: Path) -> Path | None:
     return path if path.is_file() else None
 
 
+def _read(path: Path) -> str | None:
+    """The file's text; None where it cannot be read as text (a learner's file, then)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _learners_own(mine: str | None, wanted: str) -> bool:
+    """Whether replacing `mine` by `wanted` would replace something the learner wrote."""
+    return mine != wanted and (mine is None or not written_by_the_course(mine))
+
+
+def _how_it_differs(mine: str | None, wanted: str) -> list[str]:
+    return ["yours cannot be read as text"] if mine is None else differences(mine, wanted)
+
+
 def follow(workspace: Path, lesson: int) -> ModelsOutcome | None:
     """Bring app/models.py to the start of `lesson` if it holds a file the course wrote; else
     keep it and say how it differs. None where the workspace has no course models."""
@@ -131,16 +148,13 @@ def follow(workspace: Path, lesson: int) -> ModelsOutcome | None:
     if path is None:
         return None
     wanted = course_text(lesson)
-    try:
-        mine = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        mine = None
+    mine = _read(path)
     if mine == wanted:
         return ModelsOutcome(path, lesson, "same")
-    if mine is not None and written_by_the_course(mine):
+    if not _learners_own(mine, wanted):
         _write(path, wanted)
         return ModelsOutcome(path, lesson, "written")
-    found = differences(mine, wanted) if mine is not None else ["yours cannot be read as text"]
+    found = _how_it_differs(mine, wanted)
     return ModelsOutcome(path, lesson, "same" if not found else "kept", found)
 
 
@@ -151,13 +165,10 @@ def learners_own_changes(workspace: Path, lesson: int) -> list[str] | None:
     if not path.is_file():
         return None
     wanted = course_text(lesson)
-    try:
-        mine = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return ["yours cannot be read as text"]
-    if mine == wanted or written_by_the_course(mine):
+    mine = _read(path)
+    if not _learners_own(mine, wanted):
         return None
-    return differences(mine, wanted) or ["the same models, written otherwise"]
+    return _how_it_differs(mine, wanted) or ["the same models, written otherwise"]
 
 
 def put_course_models(workspace: Path, lesson: int) -> ModelsOutcome:
@@ -167,13 +178,10 @@ def put_course_models(workspace: Path, lesson: int) -> ModelsOutcome:
     wanted = course_text(lesson)
     backup = None
     if path.is_file():
-        try:
-            mine = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            mine = None
+        mine = _read(path)
         if mine == wanted:
             return ModelsOutcome(path, lesson, "same")
-        if mine is None or not written_by_the_course(mine):
+        if _learners_own(mine, wanted):
             backup = _backup(workspace, path)
     _write(path, wanted)
     return ModelsOutcome(path, lesson, "written", backup=backup)
