@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import sqlalchemy as sa
+from test_lessons import add_a_lesson
 
 from migtutor.course import lesson_count, models_at
 
@@ -153,53 +154,19 @@ revision_message = "add bio column"
 at_head = true
 models_match = true
 """
-NEW_REVISION = '''"""add bio column
-
-Revision ID: lx_bio
-Revises: {down}
-"""
-
-import sqlalchemy as sa
-from alembic import op
-
-revision = "lx_bio"
-down_revision = "{down}"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    op.add_column("users", sa.Column("bio", sa.String(), nullable=True))
-
-
-def downgrade() -> None:
-    op.drop_column("users", "bio")
-'''
 
 
 def test_a_lesson_added_with_its_models_needs_no_code(cli, tmp_path, monkeypatch, database_url):
     """A copy of the course gains a lesson, its reference revision and the models it starts
     with: init, reset, goto and the lesson's own check use them."""
-    from migtutor.course import reference_ids
-
-    course = tmp_path / "course"
-    shutil.copytree(REPO / "lessons", course / "lessons")
-    shutil.copytree(REPO / "migrations", course / "migrations")
-    shutil.copy(REPO / "alembic.ini", course / "alembic.ini")
-    ids = reference_ids()
-    number = lesson_count() + 1  # after the last lesson, which may add no revision of its own
-    (course / "lessons" / f"{number:02d}-bio.toml").write_text(NEW_LESSON, encoding="utf-8")
-    (course / "migrations" / "versions" / "lx_bio_add_bio_column.py").write_text(
-        NEW_REVISION.format(down=ids[-1]), encoding="utf-8"
-    )
-    finished = models_at(number).read_text(encoding="utf-8")
+    finished = models_at(lesson_count() + 1).read_text(encoding="utf-8")
+    course, number = add_a_lesson(tmp_path, monkeypatch, NEW_LESSON)
     with_bio = finished.replace(
         "    password = Column(String, nullable=False)\n",
         "    password = Column(String, nullable=False)\n    bio = Column(String)\n",
     )
     assert with_bio != finished
     (course / "lessons" / "models" / f"{number:02d}.py").write_text(with_bio, encoding="utf-8")
-    monkeypatch.setenv("MIGTUTOR_COURSE_DIR", str(course))
 
     work = tmp_path / "ws"
     assert cli("init", str(work)).exit_code == 0

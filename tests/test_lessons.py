@@ -395,8 +395,8 @@ def downgrade() -> None:
 '''
 
 
-def add_a_lesson(tmp_path: Path, monkeypatch) -> tuple[Path, int]:
-    """A copy of the course with NEW_LESSON after the last lesson, made the course in use.
+def add_a_lesson(tmp_path: Path, monkeypatch, lesson: str = NEW_LESSON) -> tuple[Path, int]:
+    """A copy of the course with `lesson` after the last lesson, made the course in use.
     The last lesson may add no revision of its own: the new one starts at the last reference
     revision all the same. Returns the copy and the new lesson's number."""
     from migtutor.course import reference_ids
@@ -406,7 +406,7 @@ def add_a_lesson(tmp_path: Path, monkeypatch) -> tuple[Path, int]:
     shutil.copytree(REPO / "migrations", course / "migrations")
     shutil.copy(REPO / "alembic.ini", course / "alembic.ini")
     number = len(load_lessons()) + 1
-    (course / "lessons" / f"{number:02d}-bio.toml").write_text(NEW_LESSON, encoding="utf-8")
+    (course / "lessons" / f"{number:02d}-bio.toml").write_text(lesson, encoding="utf-8")
     revision = NEW_REVISION.format(down=reference_ids()[-1])
     (course / "migrations" / "versions" / "lx_bio_add_bio_column.py").write_text(revision)
     monkeypatch.setenv("MIGTUTOR_COURSE_DIR", str(course))
