@@ -156,6 +156,11 @@ def _sqlite_progress() -> int:
 _state = threading.local()  # per thread: class commands run statements in worker threads
 
 
+class InterruptedWhileConnecting(KeyboardInterrupt):
+    """Ctrl-C before the server answered: nothing ran, and asking it where the database is
+    would only wait on it again."""
+
+
 def _take_interrupt() -> bool:
     """True once after Ctrl-C cancelled a running PostgreSQL statement."""
     interrupted = getattr(_state, "interrupted", False)
@@ -172,10 +177,6 @@ def _install_interruptible_wait() -> None:
 
 def _connect_deadline(conn: Any) -> float | None:
     """libpq ignores connect_timeout when psycopg2 connects asynchronously: enforce it here."""
-    from psycopg2.extensions import STATUS_SETUP
-
-    if conn.status != STATUS_SETUP:
-        return None
     match = re.search(r"(?:^|\s)connect_timeout=(\d+)", conn.dsn or "")
     if not match or int(match[1]) <= 0:
         return None
@@ -190,11 +191,13 @@ def _wait_interruptibly(conn: Any) -> None:
         POLL_OK,
         POLL_READ,
         POLL_WRITE,
+        STATUS_SETUP,
         TRANSACTION_STATUS_INERROR,
     )
 
     _state.interrupted = interrupted = False
-    deadline = _connect_deadline(conn)
+    connecting = conn.status == STATUS_SETUP  # psycopg2 waits here for the connection too
+    deadline = _connect_deadline(conn) if connecting else None
     while True:
         try:
             state = conn.poll()
@@ -210,10 +213,12 @@ def _wait_interruptibly(conn: Any) -> None:
             if not ready and deadline is not None and time.monotonic() >= deadline:
                 raise conn.OperationalError("timeout expired")
         except KeyboardInterrupt:
+            if connecting:
+                raise InterruptedWhileConnecting from None
             try:
                 conn.cancel()  # the server stops the statement; poll() then reports the error
             except Exception:
-                raise KeyboardInterrupt from None  # not connected yet: just stop
+                raise KeyboardInterrupt from None
             interrupted = True
     if interrupted:
         if conn.info.transaction_status == TRANSACTION_STATUS_INERROR:

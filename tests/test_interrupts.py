@@ -23,18 +23,23 @@ from revision_files import migtutor_process, snapshot, version_rows, write_revis
 WAIT = 30  # seconds before a test gives up waiting for a process: a hang, never a timing check
 
 SLEEPY_HEADER = "import os\nimport pathlib\nimport time\n"
-# Creates a table, signals that it is running, then sleeps as long as MT_SLEEP says.
+# Signals that it is running, then sleeps as long as MT_SLEEP says or until the file MT_RELEASE
+# names appears, whichever comes first.
+SLEEP = """
+pathlib.Path(os.environ["MT_MARKER"]).touch()
+release = pathlib.Path(os.environ.get("MT_RELEASE") or "/nonexistent")
+deadline = time.monotonic() + float(os.environ.get("MT_SLEEP", "0"))
+while time.monotonic() < deadline and not release.exists():
+    time.sleep(0.02)
+"""
+# Creates a table, then sleeps.
 SLEEPY_UPGRADE = """
 op.create_table("t2", sa.Column("id", sa.Integer(), primary_key=True))
 op.execute("INSERT INTO t2 (id) VALUES (1)")
-pathlib.Path(os.environ["MT_MARKER"]).touch()
-time.sleep(float(os.environ.get("MT_SLEEP", "0")))
-"""
+""" + SLEEP
 SLEEPY_DOWNGRADE = """
 op.drop_table("t2")
-pathlib.Path(os.environ["MT_MARKER"]).touch()
-time.sleep(float(os.environ.get("MT_SLEEP", "0")))
-"""
+""" + SLEEP
 
 
 @pytest.fixture
@@ -53,8 +58,10 @@ def sleepy(workspace: Path) -> Path:
     return workspace
 
 
-def _start(workspace: Path, url: str, marker: Path, *args: str, sleep: str = "60"):
-    env = {"MT_MARKER": str(marker), "MT_SLEEP": sleep}
+def _start(
+    workspace: Path, url: str, marker: Path, *args: str, sleep: str = "60", release: str = ""
+):
+    env = {"MT_MARKER": str(marker), "MT_SLEEP": sleep, "MT_RELEASE": release}
     return migtutor_process("-w", str(workspace), "-d", url, *args, env=env)
 
 
@@ -240,8 +247,8 @@ def test_ctrl_c_while_waiting_for_another_migration(
 ) -> None:
     """On PostgreSQL a second migration waits for the first (advisory lock); Ctrl-C while it
     waits stops it cleanly, and the first one is not disturbed."""
-    marker = tmp_path / "running"
-    first = _start(sleepy, postgres_url, marker, "upgrade", sleep="4")
+    marker, release = tmp_path / "running", tmp_path / "release"
+    first = _start(sleepy, postgres_url, marker, "upgrade", release=str(release))
     _wait_for(lambda: marker.exists() or first.poll() is not None, "the first migration")
     second = _start(sleepy, postgres_url, tmp_path / "second", "upgrade")
     waiting = second.stderr.readline()  # blocks until it reports the wait (or exits)
@@ -251,6 +258,8 @@ def test_ctrl_c_while_waiting_for_another_migration(
 
     assert second.returncode == 130, stderr
     assert "Traceback" not in stderr and "Interrupted" in stderr
+    assert first.poll() is None  # still running its revision, undisturbed
+    release.touch()
     first_out, first_err = first.communicate(timeout=WAIT)
     assert first.returncode == 0, first_err
     assert version_rows(postgres_url) == ["bbb2"]
@@ -297,7 +306,10 @@ def test_hanging_server_connect_timeout_and_ctrl_c(workspace: Path, silent_serve
     waiting.send_signal(signal.SIGINT)
     stdout, stderr = waiting.communicate(timeout=WAIT)
     assert waiting.returncode == 130, stderr
-    assert "Traceback" not in stderr and "Interrupted" in stderr
+    assert "Traceback" not in stderr
+    assert "Interrupted (Ctrl-C) while connecting: nothing was run." in stderr
+    # It stops there: no second connection to ask a server that never answered where it is.
+    assert len(accepted) == connections + 1
 
 
 def test_ctrl_c_stops_a_long_sqlite_statement(workspace: Path, tmp_path: Path) -> None:

@@ -70,7 +70,10 @@ class MigtutorGroup(TyperGroup):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise SystemExit(141) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            if type(exc).__name__ == "InterruptedWhileConnecting":  # no database import here
+                render.error("Interrupted (Ctrl-C) while connecting: nothing was run.")
+                raise SystemExit(130) from None
             where = _where_after_interrupt(ctx)
             render.error(f"Interrupted (Ctrl-C). The running transaction was rolled back{where}.")
             raise SystemExit(130) from None
