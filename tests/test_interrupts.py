@@ -33,13 +33,19 @@ while time.monotonic() < deadline and not release.exists():
     time.sleep(0.02)
 """
 # Creates a table, then sleeps.
-SLEEPY_UPGRADE = """
+SLEEPY_UPGRADE = (
+    """
 op.create_table("t2", sa.Column("id", sa.Integer(), primary_key=True))
 op.execute("INSERT INTO t2 (id) VALUES (1)")
-""" + SLEEP
-SLEEPY_DOWNGRADE = """
+"""
+    + SLEEP
+)
+SLEEPY_DOWNGRADE = (
+    """
 op.drop_table("t2")
-""" + SLEEP
+"""
+    + SLEEP
+)
 
 
 @pytest.fixture
