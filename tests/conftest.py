@@ -103,7 +103,7 @@ class Result:
 
 # The Click command Typer builds from the app, built once: `CliRunner.invoke(app)` rebuilds it
 # on every call, which took about 60 ms, a third of a typical in-process command.
-_COMMAND = typer.main.get_command(app)
+COMMAND = typer.main.get_command(app)
 
 
 def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
@@ -114,7 +114,7 @@ def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = No
     runner = CliRunner()
     with runner.isolation(input=input, env=env) as (stdout, stderr, _):
         try:
-            _COMMAND.main(args=list(args), prog_name=runner.get_default_prog_name(_COMMAND))
+            COMMAND.main(args=list(args), prog_name=runner.get_default_prog_name(COMMAND))
             code = 0
         except SystemExit as exit:
             code = 0 if exit.code is None else exit.code

@@ -1,10 +1,10 @@
 """No password in any output: stdout, stderr, --json documents, --debug tracebacks, files.
 
-A representative set of commands runs as real processes with a distinctive password, given as
-DATABASE_* parts (environment and .env), as a percent-quoted DATABASE_URL and as -d; every byte
-they print (and every file they leave in the workspace) is searched for the password in its raw
-and URL-quoted forms. The PostgreSQL server here trusts local connections, so a URL with any
-password connects: the commands do real work.
+A representative set of commands runs as real processes with a distinctive password given as
+DATABASE_* parts in the environment, and a few in-process with it given in .env, as a
+percent-quoted DATABASE_URL and as -d; every byte they print (and every file they leave in the
+workspace) is searched for the password in its raw and URL-quoted forms. The PostgreSQL server
+here trusts local connections, so a URL with any password connects: the commands do real work.
 """
 
 from __future__ import annotations
@@ -32,7 +32,16 @@ def assert_no_secret(text: str, where: str) -> None:
         assert form not in lowered, f"password form {form!r} leaked in {where}:\n{text}"
 
 
-def run(workspace: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run(
+    workspace: Path, *args: str, env: dict[str, str], process: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """migtutor as a real process, or in-process (the same code, with stdout and stderr
+    captured) where a test repeats what the real processes have shown."""
+    if not process:
+        from conftest import invoke
+
+        result = invoke("-w", str(workspace), *args, env={"NO_COLOR": "1", **env})
+        return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "MIGTUTOR_"))}
     return subprocess.run(
         [MIGTUTOR, "-w", str(workspace), *args],
@@ -110,12 +119,13 @@ def test_no_command_prints_the_password(
     else:
         options = ["-d", _with_password(postgres_url)]
 
-    # Every command once (parts in the environment); the other sources reach the same code
-    # after resolving the URL, so a few commands suffice for them.
-    commands = COMMANDS if source == "parts in the environment" else SHORT_COMMANDS
+    # Every command once as a real process (parts in the environment); the other sources reach
+    # the same code after resolving the URL, so a few commands in-process suffice for them.
+    every = source == "parts in the environment"
+    commands = COMMANDS if every else SHORT_COMMANDS
     outputs = []
     for command in commands:
-        result = run(secret_workspace, *options, *command, env=env)
+        result = run(secret_workspace, *options, *command, env=env, process=every)
         outputs.append((command, result))
         assert_no_secret(result.stdout + result.stderr, f"`migtutor {' '.join(command)}`")
 
@@ -148,7 +158,7 @@ def test_failing_connections_do_not_print_the_password(
         "bad option": url + "?sslmode=bogus&nonsense=1",
     }[where]
     for command in [("--debug", "upgrade"), ("--debug", "--json", "history", "--require-database")]:
-        result = run(secret_workspace, "-d", url, *command, env={})
+        result = run(secret_workspace, "-d", url, *command, env={}, process=False)
         assert result.returncode != 0, result.stdout
         assert_no_secret(result.stdout + result.stderr, f"{where}: {command}")
 
@@ -172,7 +182,7 @@ def test_unquoted_and_query_string_passwords_are_masked(
     pieces = password.replace("@", "/").split("/")
     fragments = {password, quote(password, safe="")} | {p for p in pieces if len(p) >= 4}
     for command in [("config",), ("--json", "config"), ("current",), ("--debug", "upgrade")]:
-        result = run(workspace, "-d", url, *command, env={})
+        result = run(workspace, "-d", url, *command, env={}, process=False)
         output = result.stdout + result.stderr
         for fragment in fragments:
             assert fragment not in output, f"{fragment!r} leaked by {command}:\n{output}"

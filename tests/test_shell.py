@@ -42,8 +42,9 @@ def run(
 # -- completion --------------------------------------------------------------------------------
 
 
-def complete(shell: str, words: str, cwd: Path) -> list[str]:
-    """What the shell's completion script gets for `words` (the last one being typed)."""
+def complete(shell: str, words: str, cwd: Path, installed: bool = False) -> list[str]:
+    """What the shell's completion script gets for `words` (the last one being typed), from the
+    installed command or, answering the same from the same code, from migtutor in-process."""
     env = {"_MIGTUTOR_COMPLETE": f"complete_{shell}"}
     if shell == "bash":
         split = words.split(" ")
@@ -51,18 +52,42 @@ def complete(shell: str, words: str, cwd: Path) -> list[str]:
     else:
         env["_TYPER_COMPLETE_ARGS"] = words
         env["_TYPER_COMPLETE_FISH_ACTION"] = "get-args"
-    completed = subprocess.run(
-        [MIGTUTOR],
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("MIGT")}, **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert completed.returncode == 0, completed.stderr
+    if installed:
+        completed = subprocess.run(
+            [MIGTUTOR],
+            env={**{k: v for k, v in os.environ.items() if not k.startswith("MIGT")}, **env},
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        code, stdout, stderr = completed.returncode, completed.stdout, completed.stderr
+    else:
+        code, stdout, stderr = _complete_in_process(env, cwd)
+    assert code == 0, stderr
     if shell == "zsh":  # _arguments '*: :(("value":"help" ...))'
-        return [item.split('"')[1] for item in completed.stdout.split("\n") if '"' in item]
-    return [line.split("\t")[0] for line in completed.stdout.splitlines()]
+        return [item.split('"')[1] for item in stdout.split("\n") if '"' in item]
+    return [line.split("\t")[0] for line in stdout.splitlines()]
+
+
+def _complete_in_process(env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    from conftest import COMMAND
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with runner.isolation(env=env) as (stdout, stderr, _):
+            try:
+                COMMAND.main(args=[], prog_name="migtutor", complete_var="_MIGTUTOR_COMPLETE")
+                code = 0
+            except SystemExit as exit:
+                code = exit.code or 0
+            out, err = stdout.getvalue().decode(), stderr.getvalue().decode()
+    finally:
+        os.chdir(here)
+    return code, out, err
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
@@ -77,6 +102,8 @@ def test_completion_of_commands_lessons_and_revisions(shell: str, course_workspa
     assert complete(shell, "migtutor downgrade ", inside) == ["base", *COURSE_IDS]
     elsewhere = f"migtutor -w {course_workspace} stamp l5"
     assert complete(shell, elsewhere, course_workspace.parent) == ["l5_published"]
+    # The installed command answers the shell's script the same way.
+    assert complete(shell, "migtutor upgrade l", inside, installed=True) == COURSE_IDS
 
 
 @pytest.mark.parametrize(
