@@ -55,10 +55,12 @@ READ_LIMIT = 5.0  # seconds a student's row may take to read (MIGTUTOR_LOCK_TIME
 STATES = ("reference", "own revisions", "changed by hand", "missing", "unreachable")
 PROBLEMS = ("changed by hand", "missing", "unreachable")
 SORT_KEYS = ("student", "lesson", "state", "progress", "checked")
-# Helpers are made this many at a time, the first students read while the next are made, and
-# in HELPER_SESSIONS administrator sessions at once: each costs the server a SCRAM hash of the
-# helpers' password (PostgreSQL checks that the empty password does not match), a third of
+# Helpers with a password are made this many at a time, the first students read while the next
+# are made, and in HELPER_SESSIONS administrator sessions at once: each costs the server a SCRAM
+# hash of the password (PostgreSQL checks that the empty password does not match), a third of
 # what reading a student costs, and in one session they would be a chain the readers wait on.
+# Where the server needs no password (pg_sessions.OwnerLogins.passwordless), a helper costs it
+# almost nothing, and they are all made at once.
 HELPER_BATCH = 8
 HELPER_SESSIONS = 2
 # A helper made for one reading serves the next ones (`--watch`) for this long: half of
@@ -253,7 +255,10 @@ class StatusReader:
                 if connection is not None:
                     connection.close()
 
-        return in_parallel(read, names, prepare=prepare, batch=HELPER_BATCH)
+        if logins.passwordless is None and any(name not in helpers for name in names):
+            prepare([next(name for name in names if name not in helpers)])  # decides it
+        batch = len(names) if logins.passwordless else HELPER_BATCH
+        return in_parallel(read, names, prepare=prepare, batch=max(1, batch))
 
 
 @contextmanager

@@ -300,3 +300,44 @@ def test_a_watch_reads_again_with_the_same_helpers_and_replaces_one_that_cannot_
         assert helpers_of(postgres_server, alice) not in ({alices}, set())
         assert helpers_of(postgres_server, bob) == helpers[1]
     assert helpers_of(postgres_server, alice) == helpers_of(postgres_server, bob) == set()
+
+
+def passwords_of(server: str, role: str) -> list[str | None]:
+    """The stored passwords of the helpers of a student's role (None: it has none)."""
+    import sqlalchemy as sa
+
+    from tests.test_class import admin
+
+    with admin(server).connect() as connection:
+        return list(
+            connection.execute(
+                sa.text("SELECT rolpassword FROM pg_authid WHERE rolname = ANY(:helpers)"),
+                {"helpers": sorted(helpers_of(server, role))},
+            ).scalars()
+        )
+
+
+def test_helpers_get_a_password_only_where_the_server_asks_for_one(
+    postgres_server: str, prefix: str, pair: dict[str, str], cache: Path
+) -> None:
+    """This server trusts its local connections: a helper's password would keep no one out,
+    and each costs the server a SCRAM hash. Where a helper without one is refused, the helpers
+    get one (the first student's database refusing its helper stands in for such a server)."""
+    from migtutor.class_status import StatusReader
+    from migtutor.settings import DatabaseSettings
+
+    alice, bob = f"{prefix}_alice", f"{prefix}_bob"
+    with StatusReader(DatabaseSettings(postgres_server, "test"), prefix) as reader:
+        rows = {row.student: row.state for row in reader.read().students}
+        assert rows == {"alice": "reference", "bob": "reference"}
+        assert passwords_of(postgres_server, alice) == passwords_of(postgres_server, bob) == [None]
+
+    run_as(pair["alice"], f'ALTER DATABASE "{alice}" CONNECTION LIMIT 0')
+    with StatusReader(DatabaseSettings(postgres_server, "test"), prefix) as reader:
+        students = {row.student: row for row in reader.read().students}
+        assert students["alice"].state == "unreachable"
+        assert "too many connections" in students["alice"].detail
+        assert students["bob"].state == "reference"
+        [bobs] = passwords_of(postgres_server, bob)
+        assert bobs is not None and bobs.startswith("SCRAM-SHA-256$4096:")
+    assert helpers_of(postgres_server, alice) == helpers_of(postgres_server, bob) == set()
