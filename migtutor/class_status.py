@@ -64,7 +64,7 @@ SORT_KEYS = ("student", "lesson", "state", "progress", "checked")
 HELPER_BATCH = 8
 HELPER_SESSIONS = 2
 # A helper made for one reading serves the next ones (`--watch`) for this long: half of
-# pg_sessions.HELPER_LIFETIME, after which the server no longer lets it log in.
+# pg_sessions.HELPER_LIFETIME, after which the server no longer takes its password.
 HELPER_REUSE_SECONDS = 30 * 60
 
 

@@ -45,7 +45,9 @@ ADMIN_SETTINGS = {
 }
 HELPER_COMMENT = "migtutor helper"
 HELPER_PREFIX = "migtutor_op_"
-HELPER_LIFETIME = "1 hour"  # a helper left behind by a killed run stops working after this
+# A helper left behind by a killed run can no longer log in with its password after this, and
+# the next run drops it (one without a password, where the server asks for none, is dropped then).
+HELPER_LIFETIME = "1 hour"
 
 
 def startup_options(url: URL, settings: dict[str, str]) -> str:
@@ -150,8 +152,9 @@ class OwnerLogins:
     left_behind: list[str] = field(default_factory=list)
     _password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     _verifier: str | None = None
-    # Whether the server lets a helper without a password in (None: not tried yet). Decided
-    # once, by the first helper's login; a helper refused without one is given one then.
+    # Whether the helpers go without a password (None: not decided yet). Only where the
+    # administrator's own login needed none is it tried, once, with the first helper's login;
+    # a helper later refused for want of one is given one then.
     passwordless: bool | None = None
     _with_password: set[str] = field(default_factory=set)
     _deciding: threading.Lock = field(default_factory=threading.Lock)
@@ -175,6 +178,8 @@ class OwnerLogins:
         session = connection if connection is not None else self.admin
         helpers = {database: HELPER_PREFIX + secrets.token_hex(8) for database, _ in pairs}
         with self._deciding:
+            if self.passwordless is None and pairs and self._admin_used_password():
+                self.passwordless = False  # the server asks for passwords on this route
             if self.passwordless is None and pairs:
                 first, rest = pairs[0], pairs[1:]
                 self._create(session, [first], helpers, password=False)
@@ -221,11 +226,21 @@ class OwnerLogins:
             if password:
                 self._with_password.add(helpers[database])
 
+    def _admin_used_password(self) -> bool:
+        try:
+            return bool(self.admin.connection.dbapi_connection.info.used_password)
+        except AttributeError:  # a driver that cannot tell: assume the server asks for one
+            return True
+
     def _logs_in(self, helper: str, database: str) -> bool:
+        from migtutor.database import InterruptedWhileConnecting
+
         try:
             self._connect(helper, database).close()
         except self.admin.dialect.loaded_dbapi.Error:
             return False
+        except InterruptedWhileConnecting:
+            raise KeyboardInterrupt from None  # the command's own Ctrl-C handling says where
         return True
 
     def _give_password(self, session: Connection, helper: str) -> None:
@@ -234,13 +249,16 @@ class OwnerLogins:
         )
         self._with_password.add(helper)
 
-    def _refused(self, helper: str) -> bool:
-        """A helper without a password could not log in: give it one, in a session of its own
-        (any thread may ask); True if it now has one to try again with."""
-        if helper in self._with_password:
+    def _refused(self, helper: str, exc: BaseException) -> bool:
+        """True if `helper` was refused for want of a password and now has one to try again
+        with (given in a session of its own: any thread may ask)."""
+        if helper in self._with_password or not _password_refused(exc):
             return False
-        with self.admin.engine.connect() as session:
-            self._give_password(session, helper)
+        try:
+            with self.admin.engine.connect() as session:
+                self._give_password(session, helper)
+        except Exception:
+            return False
         return True
 
     def engine(self, helper: str, database: str, **options) -> Engine:
@@ -270,8 +288,8 @@ class OwnerLogins:
             params.pop("database", None)
             try:
                 return dialect.connect(*cargs, **params)
-            except dialect.loaded_dbapi.Error:
-                if not self._refused(helper):
+            except dialect.loaded_dbapi.Error as exc:
+                if not self._refused(helper, exc):
                     raise
             return None  # SQLAlchemy logs in again, now with the password
 
@@ -283,8 +301,8 @@ class OwnerLogins:
         `settings`: for a few statements without an engine's per-connection round trips."""
         try:
             return self._connect(helper, database, settings)
-        except self.admin.dialect.loaded_dbapi.Error:
-            if not self._refused(helper):
+        except self.admin.dialect.loaded_dbapi.Error as exc:
+            if not self._refused(helper, exc):
                 raise
         return self._connect(helper, database, settings)
 
@@ -388,6 +406,12 @@ def scram_verifier(connection: Connection, password: str, role: str) -> str:
     from psycopg2.extensions import encrypt_password
 
     return encrypt_password(password, role, connection.connection.dbapi_connection, "scram-sha-256")
+
+
+def _password_refused(exc: BaseException) -> bool:
+    """The server refused a login for its password (SQLSTATE 28P01, where the driver says)."""
+    code = getattr(exc, "pgcode", None)
+    return code == "28P01" or (code is None and "password" in str(exc).lower())
 
 
 def server_message(exc: BaseException) -> str:

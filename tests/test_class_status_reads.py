@@ -341,3 +341,38 @@ def test_helpers_get_a_password_only_where_the_server_asks_for_one(
         [bobs] = passwords_of(postgres_server, bob)
         assert bobs is not None and bobs.startswith("SCRAM-SHA-256$4096:")
     assert helpers_of(postgres_server, alice) == helpers_of(postgres_server, bob) == set()
+
+
+def test_a_helper_refused_for_want_of_a_password_gets_one_and_logs_in(
+    postgres_server: str,
+    prefix: str,
+    pair: dict[str, str],
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server whose rules differ by database: Bob's (simulated here: this one trusts every
+    local login) refuses a helper without a password; it gets one and his row is read."""
+    from migtutor.class_status import StatusReader
+    from migtutor.pg_sessions import OwnerLogins
+    from migtutor.settings import DatabaseSettings
+
+    bob = f"{prefix}_bob"
+    login = OwnerLogins._connect
+    refused: list[str] = []
+
+    def strict_for_bob(self, helper, database, settings=None):
+        if database == bob and helper not in self._with_password:
+            refused.append(helper)
+            raise psycopg2.OperationalError(
+                f'FATAL:  password authentication failed for user "{helper}"'
+            )
+        return login(self, helper, database, settings)
+
+    monkeypatch.setattr(OwnerLogins, "_connect", strict_for_bob)
+    with StatusReader(DatabaseSettings(postgres_server, "test"), prefix) as reader:
+        rows = {row.student: row.state for row in reader.read().students}
+        assert rows == {"alice": "reference", "bob": "reference"}
+        assert len(refused) == 1
+        [bobs] = passwords_of(postgres_server, bob)
+        assert bobs is not None and bobs.startswith("SCRAM-SHA-256$")
+        assert passwords_of(postgres_server, f"{prefix}_alice") == [None]

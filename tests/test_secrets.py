@@ -157,8 +157,12 @@ def test_failing_connections_do_not_print_the_password(
         "unknown driver": f"postgresql+nodriver://postgres:{QUOTED}@127.0.0.1/x",
         "bad option": url + "?sslmode=bogus&nonsense=1",
     }[where]
-    for command in [("--debug", "upgrade"), ("--debug", "--json", "history", "--require-database")]:
-        result = run(secret_workspace, "-d", url, *command, env={}, process=False)
+    # Each failure once as a real process (every byte it prints), once more in-process.
+    for command, process in [
+        (("--debug", "upgrade"), True),
+        (("--debug", "--json", "history", "--require-database"), False),
+    ]:
+        result = run(secret_workspace, "-d", url, *command, env={}, process=process)
         assert result.returncode != 0, result.stdout
         assert_no_secret(result.stdout + result.stderr, f"{where}: {command}")
 

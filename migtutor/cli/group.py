@@ -72,7 +72,7 @@ class MigtutorGroup(TyperGroup):
             raise SystemExit(141) from None
         except KeyboardInterrupt as exc:
             if type(exc).__name__ == "InterruptedWhileConnecting":  # no database import here
-                render.error("Interrupted (Ctrl-C) while connecting: nothing was run.")
+                render.error("Interrupted (Ctrl-C) while connecting, before the server answered.")
                 raise SystemExit(130) from None
             where = _where_after_interrupt(ctx)
             render.error(f"Interrupted (Ctrl-C). The running transaction was rolled back{where}.")
