@@ -255,8 +255,9 @@ class StatusReader:
                 if connection is not None:
                     connection.close()
 
-        if logins.passwordless is None and any(name not in helpers for name in names):
-            prepare([next(name for name in names if name not in helpers)])  # decides it
+        first = next((name for name in names if name not in helpers), None)
+        if logins.passwordless is None and first is not None:
+            prepare([first])  # decides it
         batch = len(names) if logins.passwordless else HELPER_BATCH
         return in_parallel(read, names, prepare=prepare, batch=max(1, batch))
 

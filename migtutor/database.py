@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
 from migtutor import locks
-from migtutor.errors import MigtutorError
+from migtutor.errors import InterruptedWhileConnecting, MigtutorError
 
 
 @contextlib.contextmanager
@@ -154,11 +154,6 @@ def _sqlite_progress() -> int:
 # (see `handle_error` above) on a connection that can still roll the transaction back.
 
 _state = threading.local()  # per thread: class commands run statements in worker threads
-
-
-class InterruptedWhileConnecting(KeyboardInterrupt):
-    """Ctrl-C before the server answered: nothing ran, and asking it where the database is
-    would only wait on it again."""
 
 
 def _take_interrupt() -> bool:

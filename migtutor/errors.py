@@ -22,6 +22,11 @@ class Interrupted(MigtutorError):
         self.current = current
 
 
+class InterruptedWhileConnecting(KeyboardInterrupt):
+    """Ctrl-C before the database server answered a login: nothing ran, and asking it where
+    the database is would only wait on it again."""
+
+
 # errno values meaning "this file cannot be written": EACCES, EPERM, EROFS, ENOSPC, EDQUOT.
 _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
 

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from migtutor.errors import MigtutorError
+from migtutor.errors import InterruptedWhileConnecting, MigtutorError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
@@ -233,8 +233,6 @@ class OwnerLogins:
             return True
 
     def _logs_in(self, helper: str, database: str) -> bool:
-        from migtutor.database import InterruptedWhileConnecting
-
         try:
             self._connect(helper, database).close()
         except self.admin.dialect.loaded_dbapi.Error:

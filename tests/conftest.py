@@ -106,15 +106,24 @@ class Result:
 COMMAND = typer.main.get_command(app)
 
 
-def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+def invoke(
+    *args: str,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+    prog_name: str | None = None,
+) -> Result:
     """Run migtutor in-process, as a user would type it (global options first).
 
     What `CliRunner().invoke(app, ..., catch_exceptions=False)` does, on the command built once.
+    `prog_name="migtutor"` names it as the installed command (its completion variable is then
+    `_MIGTUTOR_COMPLETE`, as the shells' scripts set it).
     """
     runner = CliRunner()
     with runner.isolation(input=input, env=env) as (stdout, stderr, _):
         try:
-            COMMAND.main(args=list(args), prog_name=runner.get_default_prog_name(COMMAND))
+            COMMAND.main(
+                args=list(args), prog_name=prog_name or runner.get_default_prog_name(COMMAND)
+            )
             code = 0
         except SystemExit as exit:
             code = 0 if exit.code is None else exit.code

@@ -3,6 +3,7 @@ Alembic's option names, and a reader that goes away early. The installed command
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -63,31 +64,15 @@ def complete(shell: str, words: str, cwd: Path, installed: bool = False) -> list
         )
         code, stdout, stderr = completed.returncode, completed.stdout, completed.stderr
     else:
-        code, stdout, stderr = _complete_in_process(env, cwd)
+        from conftest import invoke
+
+        with contextlib.chdir(cwd):
+            result = invoke(env=env, prog_name="migtutor")
+        code, stdout, stderr = result.exit_code, result.stdout, result.stderr
     assert code == 0, stderr
     if shell == "zsh":  # _arguments '*: :(("value":"help" ...))'
         return [item.split('"')[1] for item in stdout.split("\n") if '"' in item]
     return [line.split("\t")[0] for line in stdout.splitlines()]
-
-
-def _complete_in_process(env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
-    from conftest import COMMAND
-    from typer.testing import CliRunner
-
-    runner = CliRunner()
-    here = os.getcwd()
-    os.chdir(cwd)
-    try:
-        with runner.isolation(env=env) as (stdout, stderr, _):
-            try:
-                COMMAND.main(args=[], prog_name="migtutor", complete_var="_MIGTUTOR_COMPLETE")
-                code = 0
-            except SystemExit as exit:
-                code = exit.code or 0
-            out, err = stdout.getvalue().decode(), stderr.getvalue().decode()
-    finally:
-        os.chdir(here)
-    return code, out, err
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])

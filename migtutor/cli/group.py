@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 from migtutor import render
 from migtutor.cli.context import State
 from migtutor.cli.recording import RecordingContext
-from migtutor.errors import translate
+from migtutor.errors import InterruptedWhileConnecting, translate
 
 
 def _where_after_interrupt(ctx: Any) -> str:
@@ -71,7 +71,7 @@ class MigtutorGroup(TyperGroup):
             os.dup2(devnull, sys.stdout.fileno())
             raise SystemExit(141) from None
         except KeyboardInterrupt as exc:
-            if type(exc).__name__ == "InterruptedWhileConnecting":  # no database import here
+            if isinstance(exc, InterruptedWhileConnecting):
                 render.error("Interrupted (Ctrl-C) while connecting, before the server answered.")
                 raise SystemExit(130) from None
             where = _where_after_interrupt(ctx)
